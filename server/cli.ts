@@ -1,0 +1,18 @@
+// `xllm <command> …`: each command lives in server/commands/<command>.ts and is loaded
+// only when used, so `xllm tokenize` never pays for ONNX Runtime.
+const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {};
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    const list = Object.entries(commands)
+      .map(([n, c]) => `  ${n.padEnd(10)} ${c.describe}`)
+      .join('\n');
+    console.error(`usage: xllm <command> [options]\n\ncommands:\n${list}`);
+    return name && name !== '--help' && name !== '-h' ? 2 : 0;
+  }
+  return (await command.load()).main(rest);
+}
+
+process.exitCode = await run(process.argv.slice(2));
