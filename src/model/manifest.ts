@@ -1,0 +1,100 @@
+// `xllm.json`: what the converter promises about an engine-layout graph, so the engine
+// never guesses input names, shapes or how positions are consumed.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const MANIFEST_FILE = 'xllm.json';
+export const MANIFEST_FORMAT_VERSION = 1;
+
+const positiveInt = z.number().int().positive();
+const name = z.string().min(1);
+
+const manifestSchema = z
+  .object({
+    formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+    architecture: z.literal('qwen2'),
+    layout: z.literal('engine'),
+    /** Storage type of the linear weights: fp16 is cast to float32 inside the graph (CPU EP). */
+    dtype: z.enum(['fp32', 'fp16', 'int4']),
+    /** Element type of past/present KV tensors. */
+    kvDtype: z.literal('float32'),
+    numLayers: positiveInt,
+    numAttentionHeads: positiveInt,
+    numKeyValueHeads: positiveInt,
+    headDim: positiveInt,
+    hiddenSize: positiveInt,
+    vocabSize: positiveInt,
+    /** Rows of the rotary cos/sin tables: the largest position the graph can encode, plus one. */
+    maxPositionEmbeddings: positiveInt,
+    ropeTheta: z.number().positive(),
+    /**
+     * How token positions reach the rotary embedding. 'position_ids': the `position_ids`
+     * input feeds `com.microsoft.RotaryEmbedding`; GQA's own rotary is off.
+     */
+    positions: z.literal('position_ids'),
+    /** Graph file, relative to the model directory. */
+    graph: name,
+    inputs: z.object({
+      inputIds: name,
+      positionIds: name,
+      seqlensK: name,
+      totalSequenceLength: name,
+      logitsIndices: name,
+      pastKeys: z.array(name),
+      pastValues: z.array(name),
+    }),
+    outputs: z.object({
+      logits: name,
+      presentKeys: z.array(name),
+      presentValues: z.array(name),
+    }),
+  })
+  .superRefine((m, ctx) => {
+    const perLayer = [
+      ['inputs', 'pastKeys'],
+      ['inputs', 'pastValues'],
+      ['outputs', 'presentKeys'],
+      ['outputs', 'presentValues'],
+    ] as const;
+    for (const [group, key] of perLayer) {
+      const list = (m[group] as Record<string, unknown>)[key] as string[];
+      if (list.length !== m.numLayers) {
+        ctx.addIssue({ code: 'custom', path: [group, key], message: `must list one name per layer (${m.numLayers}), got ${list.length}` });
+      }
+    }
+    if (m.numAttentionHeads % m.numKeyValueHeads !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['numKeyValueHeads'], message: 'must divide numAttentionHeads' });
+    }
+  });
+
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+/** Validates a parsed manifest; throws an Error naming the first bad field. */
+export function parseManifest(value: unknown, source = MANIFEST_FILE): ModelManifest {
+  const result = manifestSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : '(root)';
+    throw new Error(`invalid model manifest ${source}: ${where}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** Reads and validates `DIR/xllm.json`. */
+export function readManifest(dir: string): ModelManifest {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read model manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`model manifest ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseManifest(json, path);
+}
