@@ -15,7 +15,7 @@ for dir in wasm/*/; do
   # Relative paths and fixed flags keep the bytes identical from any checkout.
   emcc -O3 -msimd128 -std=c11 -Wall -Wextra -Werror \
     --no-entry -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 \
-    -s INITIAL_MEMORY=16MB -s MAXIMUM_MEMORY=4GB -s STACK_SIZE=1MB \
+    -s INITIAL_MEMORY=16MB -s MAXIMUM_MEMORY=4GB -s TOTAL_STACK=1MB \
     -s ERROR_ON_UNDEFINED_SYMBOLS=1 \
     -s "EXPORTED_FUNCTIONS=_malloc,_free,$exports" \
     -I "$dir" "$dir"*.c -o "wasm/build/$unit.wasm"
