@@ -1,0 +1,109 @@
+// The engine's serving graph for Qwen2: GroupQueryAttention over a KV cache that past and
+// present share (updated in place), rotary from position_ids, simplified layer norms, and
+// logits only for the flattened token positions listed in logits_indices.
+import type { ModelManifest } from '../../src/model/manifest.ts';
+import type { GraphBuilder } from '../onnx/graph.ts';
+import { DataType, attr } from '../onnx/graph.ts';
+import type { Qwen2Config } from './config.ts';
+import { ropeTables } from './rope.ts';
+import type { WeightEmitter } from './weights.ts';
+
+const MS = 'com.microsoft';
+
+export type EngineIo = Pick<ModelManifest, 'inputs' | 'outputs'>;
+
+export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config): EngineIo {
+  const kvDims = () => ['batch', c.numKeyValueHeads, 'cache_len', c.headDim];
+  const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
+  const positionIds = g.input('position_ids', DataType.INT64, ['batch', 'seq']);
+  const seqlensK = g.input('seqlens_k', DataType.INT32, ['batch']);
+  const totalSequenceLength = g.input('total_sequence_length', DataType.INT32, []);
+  const logitsIndices = g.input('logits_indices', DataType.INT64, ['n']);
+  const pastKeys: string[] = [];
+  const pastValues: string[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    pastKeys.push(g.input(`past_key_values.${i}.key`, DataType.FLOAT, kvDims()));
+    pastValues.push(g.input(`past_key_values.${i}.value`, DataType.FLOAT, kvDims()));
+  }
+
+  const rope = ropeTables(c);
+  const cos = g.initializer('rope.cos', DataType.FLOAT, [rope.positions, rope.half], rope.cos);
+  const sin = g.initializer('rope.sin', DataType.FLOAT, [rope.positions, rope.half], rope.sin);
+  const qSize = c.numAttentionHeads * c.headDim;
+  const kvSize = c.numKeyValueHeads * c.headDim;
+  const qkvSplit = g.int64s('split.qkv', [qSize, kvSize, kvSize]);
+  const mlpSplit = g.int64s('split.gate_up', [c.intermediateSize, c.intermediateSize]);
+  const eps = attr.float(c.rmsNormEps);
+
+  let hidden = w.embed(inputIds);
+  let residual = hidden;
+  let pendingAdd: string | null = null; // a sublayer output not yet added to the residual stream
+  const presentKeys: string[] = [];
+  const presentValues: string[] = [];
+
+  const norm = (weight: string, name: string): string => {
+    const gamma = w.vector(weight, c.hiddenSize);
+    if (pendingAdd === null) {
+      return g.node('SimplifiedLayerNormalization', [residual, gamma], { name, outputs: 1, attrs: { axis: attr.int(-1), epsilon: eps, stash_type: attr.int(1) } })[0]!;
+    }
+    const [normed, , , sum] = g.node('SkipSimplifiedLayerNormalization', [pendingAdd, residual, gamma], { name, domain: MS, outputs: [`${name}/out`, '', '', `${name}/residual`], attrs: { epsilon: eps } });
+    residual = sum!;
+    pendingAdd = null;
+    return normed!;
+  };
+
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    const x = norm(`${p}.input_layernorm.weight`, `${p}.input_layernorm`);
+    const qkv = w.linear(
+      x,
+      ['q', 'k', 'v'].map((t, j) => ({ name: `${p}.self_attn.${t}_proj.weight`, out: j === 0 ? qSize : kvSize })),
+      c.hiddenSize,
+      ['q', 'k', 'v'].map((t) => `${p}.self_attn.${t}_proj.bias`),
+    );
+    const [q, k, v] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
+    const rotary = (t: string, name: string) => g.op('RotaryEmbedding', [t, positionIds, cos, sin], { name, domain: MS, attrs: { interleaved: attr.int(0) } });
+    const [attn, presentKey, presentValue] = g.node(
+      'GroupQueryAttention',
+      [rotary(q!, `${p}.q_rotary`), rotary(k!, `${p}.k_rotary`), v!, pastKeys[i]!, pastValues[i]!, seqlensK, totalSequenceLength],
+      {
+        name: `${p}.attn`,
+        domain: MS,
+        outputs: [`${p}.attn/out`, `present.${i}.key`, `present.${i}.value`],
+        attrs: { num_heads: attr.int(c.numAttentionHeads), kv_num_heads: attr.int(c.numKeyValueHeads), scale: attr.float(1 / Math.sqrt(c.headDim)), do_rotary: attr.int(0) },
+      },
+    );
+    presentKeys.push(presentKey!);
+    presentValues.push(presentValue!);
+    pendingAdd = w.linear(attn!, [{ name: `${p}.self_attn.o_proj.weight`, out: c.hiddenSize }], qSize);
+
+    const y = norm(`${p}.post_attention_layernorm.weight`, `${p}.post_attention_layernorm`);
+    const gateUp = w.linear(
+      y,
+      ['gate', 'up'].map((t) => ({ name: `${p}.mlp.${t}_proj.weight`, out: c.intermediateSize })),
+      c.hiddenSize,
+    );
+    const [gate, up] = g.node('Split', [gateUp, mlpSplit], { name: `${p}.gate_up_split`, outputs: 2, attrs: { axis: attr.int(-1) } });
+    const silu = g.op('Mul', [gate!, g.op('Sigmoid', [gate!], { name: `${p}.silu` })], { name: `${p}.silu` });
+    const act = g.op('Mul', [silu, up!], { name: `${p}.gated` });
+    pendingAdd = w.linear(act, [{ name: `${p}.mlp.down_proj.weight`, out: c.hiddenSize }], c.intermediateSize);
+  }
+
+  // Gather the requested token rows first, so the final norm and lm_head see only those.
+  hidden = g.op('Add', [pendingAdd!, residual], { name: 'final_residual' });
+  const flat = g.op('Reshape', [hidden, g.int64s('shape.tokens', [-1, c.hiddenSize])], { name: 'flatten_tokens' });
+  const picked = g.op('Gather', [flat, logitsIndices], { name: 'pick_logits_rows', attrs: { axis: attr.int(0) } });
+  const gamma = w.vector('model.norm.weight', c.hiddenSize);
+  const normed = g.op('SimplifiedLayerNormalization', [picked, gamma], { name: 'model.norm', attrs: { axis: attr.int(-1), epsilon: eps, stash_type: attr.int(1) } });
+  const logits = w.lmHead(normed, 'logits');
+
+  g.output(logits, DataType.FLOAT, ['n', c.vocabSize]);
+  for (let i = 0; i < c.numLayers; i++) {
+    g.output(presentKeys[i]!, DataType.FLOAT, kvDims());
+    g.output(presentValues[i]!, DataType.FLOAT, kvDims());
+  }
+  return {
+    inputs: { inputIds, positionIds, seqlensK, totalSequenceLength, logitsIndices, pastKeys, pastValues },
+    outputs: { logits, presentKeys, presentValues },
+  };
+}

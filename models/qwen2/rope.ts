@@ -1,0 +1,54 @@
+// Rotary cos/sin tables [positions, headDim / 2] for com.microsoft.RotaryEmbedding (and the
+// optimum graph), following transformers' rope_init functions for Qwen2's scaling types.
+import type { Qwen2Config } from './config.ts';
+
+export interface RopeTables {
+  positions: number;
+  half: number;
+  cos: Float32Array;
+  sin: Float32Array;
+}
+
+function inverseFrequencies(config: Qwen2Config): { invFreq: Float64Array; attentionFactor: number } {
+  const dim = config.headDim;
+  const half = dim / 2;
+  const base = new Float64Array(half);
+  for (let i = 0; i < half; i++) base[i] = 1 / config.ropeTheta ** ((2 * i) / dim);
+  const s = config.ropeScaling;
+  if (!s) return { invFreq: base, attentionFactor: 1 };
+  if (s.type === 'linear') return { invFreq: base.map((f) => f / s.factor), attentionFactor: 1 };
+  // YaRN: interpolate low frequencies, keep high ones, blend linearly in between.
+  const correctionDim = (rotations: number) => (dim * Math.log(s.originalMaxPositionEmbeddings / (rotations * 2 * Math.PI))) / (2 * Math.log(config.ropeTheta));
+  const low = Math.max(Math.floor(correctionDim(s.betaFast)), 0);
+  const high = Math.min(Math.ceil(correctionDim(s.betaSlow)), dim - 1);
+  const invFreq = new Float64Array(half);
+  for (let i = 0; i < half; i++) {
+    const ramp = Math.min(1, Math.max(0, (i - low) / (high === low ? high - low + 0.001 : high - low)));
+    const extrapolationWeight = 1 - ramp;
+    invFreq[i] = (base[i]! / s.factor) * (1 - extrapolationWeight) + base[i]! * extrapolationWeight;
+  }
+  return { invFreq, attentionFactor: s.factor <= 1 ? 1 : 0.1 * Math.log(s.factor) + 1 };
+}
+
+/** Rows the tables need: the config's context, or YaRN's extended one when larger. */
+export function ropePositions(config: Qwen2Config): number {
+  const s = config.ropeScaling;
+  const extended = s?.type === 'yarn' ? Math.round(s.factor * s.originalMaxPositionEmbeddings) : 0;
+  return Math.max(config.maxPositionEmbeddings, extended);
+}
+
+export function ropeTables(config: Qwen2Config): RopeTables {
+  const { invFreq, attentionFactor } = inverseFrequencies(config);
+  const positions = ropePositions(config);
+  const half = invFreq.length;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = p * invFreq[i]!;
+      cos[p * half + i] = Math.cos(angle) * attentionFactor;
+      sin[p * half + i] = Math.sin(angle) * attentionFactor;
+    }
+  }
+  return { positions, half, cos, sin };
+}

@@ -1,0 +1,111 @@
+// The built-in models: random-weight Qwen2 checkpoints, generated deterministically and
+// converted. `npm run models [-- tiny|bench-0.5b]`; tests and benches call ensureModel().
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { convertCheckpoint, type Layout } from './convert.ts';
+import { writeRandomCheckpoint, type Qwen2Shape } from './random-checkpoint.ts';
+import type { WeightDtype } from './qwen2/weights.ts';
+
+export const MODELS_OUT = join(dirname(fileURLToPath(import.meta.url)), 'out');
+
+const SEED = 20240601;
+
+const QWEN_VOCAB = 151936;
+
+export const BUILTIN_SHAPES = {
+  tiny: {
+    hiddenSize: 64,
+    intermediateSize: 256,
+    numLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    vocabSize: QWEN_VOCAB,
+    ropeTheta: 10000,
+    maxPositionEmbeddings: 4096,
+    tieWordEmbeddings: false,
+    rmsNormEps: 1e-6,
+  },
+  'bench-0.5b': {
+    hiddenSize: 896,
+    intermediateSize: 4864,
+    numLayers: 24,
+    numAttentionHeads: 14,
+    numKeyValueHeads: 2,
+    vocabSize: QWEN_VOCAB,
+    ropeTheta: 1e6,
+    maxPositionEmbeddings: 32768,
+    tieWordEmbeddings: true,
+    rmsNormEps: 1e-6,
+  },
+} satisfies Record<string, Qwen2Shape>;
+
+export type BuiltinModel = keyof typeof BUILTIN_SHAPES;
+export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum';
+
+/** The default served model: tiny, engine layout, fp32 (its directory name is the model id). */
+export const DEFAULT_MODEL_DIR = join(MODELS_OUT, 'qwen2-tiny');
+
+export function checkpointDir(name: BuiltinModel): string {
+  return join(MODELS_OUT, 'hf', `qwen2-${name}`);
+}
+
+export function modelDir(name: BuiltinModel, variant: ModelVariant): string {
+  return name === 'tiny' && variant === 'fp32' ? DEFAULT_MODEL_DIR : join(MODELS_OUT, `qwen2-${name}-${variant}`);
+}
+
+/** Runs `write(tmp)` and renames tmp to `dir`; a concurrent writer that won the race is fine. */
+function publish(dir: string, write: (tmp: string) => void): void {
+  const tmp = `${dir}.partial-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    write(tmp);
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(dir)) throw err;
+  }
+}
+
+export function ensureCheckpoint(name: BuiltinModel): string {
+  const dir = checkpointDir(name);
+  if (!existsSync(dir)) publish(dir, (tmp) => writeRandomCheckpoint(tmp, BUILTIN_SHAPES[name], SEED));
+  return dir;
+}
+
+/** The converted model directory, generating the checkpoint and converting it when missing. */
+export function ensureModel(name: BuiltinModel = 'tiny', variant: ModelVariant = 'fp32'): string {
+  const dir = modelDir(name, variant);
+  if (existsSync(dir)) return dir;
+  const from = ensureCheckpoint(name);
+  const layout: Layout = variant === 'optimum' ? 'optimum' : 'engine';
+  const dtype: WeightDtype = variant === 'optimum' ? 'fp32' : variant;
+  publish(dir, (tmp) => convertCheckpoint({ from, to: tmp, dtype, layout }));
+  return dir;
+}
+
+const VARIANTS: Record<BuiltinModel, ModelVariant[]> = {
+  tiny: ['fp32', 'fp16', 'int4', 'optimum'],
+  'bench-0.5b': ['fp32', 'int4', 'optimum'],
+};
+
+async function main(argv: string[]): Promise<number> {
+  const names = argv.length ? argv : ['tiny'];
+  for (const name of names) {
+    if (!(name in BUILTIN_SHAPES)) {
+      console.error(`unknown model ${JSON.stringify(name)}; known: ${Object.keys(BUILTIN_SHAPES).join(', ')}`);
+      return 2;
+    }
+    for (const variant of VARIANTS[name as BuiltinModel]) {
+      const started = Date.now();
+      const dir = ensureModel(name as BuiltinModel, variant);
+      console.log(`${dir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    }
+  }
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // No top-level await: tests load this module through a CommonJS transform.
+  void main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}

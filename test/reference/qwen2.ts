@@ -1,0 +1,201 @@
+// A plain Qwen2 forward pass for tests: float64 loops straight over the Hugging Face
+// checkpoint, with its own minimal safetensors reader (independent of the converter's),
+// one token at a time with a KV cache. Slow and obviously correct is the point.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Config {
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  eps: number;
+  theta: number;
+  linearScale: number;
+  tied: boolean;
+}
+
+function loadTensors(dir: string): Map<string, Float32Array> {
+  const file = readFileSync(join(dir, 'model.safetensors'));
+  const headerLength = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8'));
+  const base = 8 + headerLength;
+  const tensors = new Map<string, Float32Array>();
+  for (const [name, t] of Object.entries<{ dtype: string; data_offsets: [number, number] }>(header)) {
+    if (name === '__metadata__') continue;
+    const bytes = file.subarray(base + t.data_offsets[0], base + t.data_offsets[1]);
+    const values = new Float32Array(bytes.length / (t.dtype === 'F32' ? 4 : 2));
+    for (let i = 0; i < values.length; i++) {
+      if (t.dtype === 'F32') values[i] = bytes.readFloatLE(4 * i);
+      else if (t.dtype === 'BF16') values[i] = new Float32Array(new Uint32Array([bytes.readUInt16LE(2 * i) << 16]).buffer)[0]!;
+      else if (t.dtype === 'F16') {
+        const h = bytes.readUInt16LE(2 * i);
+        const e = (h >> 10) & 31;
+        const m = h & 1023;
+        const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+        values[i] = h & 0x8000 ? -v : v;
+      } else throw new Error(`reference: unsupported dtype ${t.dtype}`);
+    }
+    tensors.set(name, values);
+  }
+  return tensors;
+}
+
+function rmsNorm(x: Float64Array, weight: Float32Array, eps: number): Float64Array {
+  let ss = 0;
+  for (const v of x) ss += v * v;
+  const inv = 1 / Math.sqrt(ss / x.length + eps);
+  return x.map((v, i) => v * inv * weight[i]!);
+}
+
+/** y = W x (+ b), W stored [out, in]. */
+function linear(w: Float32Array, x: Float64Array, out: number, bias?: Float32Array): Float64Array {
+  const n = x.length;
+  const y = new Float64Array(out);
+  for (let o = 0; o < out; o++) {
+    let acc = bias ? bias[o]! : 0;
+    const row = o * n;
+    for (let i = 0; i < n; i++) acc += w[row + i]! * x[i]!;
+    y[o] = acc;
+  }
+  return y;
+}
+
+export class ReferenceSequence {
+  private readonly keys: Float64Array[][];
+  private readonly values: Float64Array[][];
+
+  constructor(private readonly model: Qwen2Reference) {
+    this.keys = Array.from({ length: model.config.layers }, () => []);
+    this.values = Array.from({ length: model.config.layers }, () => []);
+  }
+
+  /** Tokens already in the cache. */
+  get length(): number {
+    return this.keys[0]!.length;
+  }
+
+  /** Appends tokens (positions continue from the cache length); returns one logits row per token. */
+  forward(tokens: number[]): Float32Array[] {
+    return tokens.map((t) => this.step(t));
+  }
+
+  private rotate(x: Float64Array, heads: number, position: number): void {
+    const { headDim, theta, linearScale } = this.model.config;
+    const half = headDim / 2;
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < half; i++) {
+        const angle = (position / linearScale) * theta ** (-(2 * i) / headDim);
+        const a = x[h * headDim + i]!;
+        const b = x[h * headDim + i + half]!;
+        x[h * headDim + i] = a * Math.cos(angle) - b * Math.sin(angle);
+        x[h * headDim + i + half] = b * Math.cos(angle) + a * Math.sin(angle);
+      }
+    }
+  }
+
+  private step(token: number): Float32Array {
+    const c = this.model.config;
+    const w = (name: string) => this.model.tensor(name);
+    if (!Number.isInteger(token) || token < 0 || token >= c.vocab) throw new Error(`reference: token ${token} out of range`);
+    const position = this.length;
+    let x = Float64Array.from(w('model.embed_tokens.weight').subarray(token * c.hidden, (token + 1) * c.hidden));
+    const groups = c.heads / c.kvHeads;
+    for (let l = 0; l < c.layers; l++) {
+      const p = `model.layers.${l}`;
+      const h = rmsNorm(x, w(`${p}.input_layernorm.weight`), c.eps);
+      const q = linear(w(`${p}.self_attn.q_proj.weight`), h, c.heads * c.headDim, w(`${p}.self_attn.q_proj.bias`));
+      const k = linear(w(`${p}.self_attn.k_proj.weight`), h, c.kvHeads * c.headDim, w(`${p}.self_attn.k_proj.bias`));
+      const v = linear(w(`${p}.self_attn.v_proj.weight`), h, c.kvHeads * c.headDim, w(`${p}.self_attn.v_proj.bias`));
+      this.rotate(q, c.heads, position);
+      this.rotate(k, c.kvHeads, position);
+      this.keys[l]!.push(k);
+      this.values[l]!.push(v);
+      const attn = new Float64Array(c.heads * c.headDim);
+      for (let head = 0; head < c.heads; head++) {
+        const kvOffset = Math.floor(head / groups) * c.headDim;
+        const scores = this.keys[l]!.map((key) => {
+          let dot = 0;
+          for (let i = 0; i < c.headDim; i++) dot += q[head * c.headDim + i]! * key[kvOffset + i]!;
+          return dot / Math.sqrt(c.headDim);
+        });
+        const max = Math.max(...scores);
+        const exps = scores.map((s) => Math.exp(s - max));
+        const sum = exps.reduce((a, b) => a + b, 0);
+        exps.forEach((e, j) => {
+          for (let i = 0; i < c.headDim; i++) attn[head * c.headDim + i]! += (e / sum) * this.values[l]![j]![kvOffset + i]!;
+        });
+      }
+      const o = linear(w(`${p}.self_attn.o_proj.weight`), attn, c.hidden);
+      x = x.map((v, i) => v + o[i]!);
+      const h2 = rmsNorm(x, w(`${p}.post_attention_layernorm.weight`), c.eps);
+      const gate = linear(w(`${p}.mlp.gate_proj.weight`), h2, c.intermediate);
+      const up = linear(w(`${p}.mlp.up_proj.weight`), h2, c.intermediate);
+      const act = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]!);
+      const down = linear(w(`${p}.mlp.down_proj.weight`), act, c.hidden);
+      x = x.map((v, i) => v + down[i]!);
+    }
+    const final = rmsNorm(x, w('model.norm.weight'), c.eps);
+    return Float32Array.from(linear(w(c.tied ? 'model.embed_tokens.weight' : 'lm_head.weight'), final, c.vocab));
+  }
+}
+
+export class Qwen2Reference {
+  private constructor(
+    readonly config: Config,
+    private readonly tensors: Map<string, Float32Array>,
+  ) {}
+
+  /** Loads a Hugging Face Qwen2 directory with a single model.safetensors. */
+  static load(dir: string): Qwen2Reference {
+    const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const scaling = raw.rope_scaling;
+    if (scaling && (scaling.rope_type ?? scaling.type) !== 'linear') throw new Error('reference: only linear rope_scaling is implemented');
+    const config: Config = {
+      hidden: raw.hidden_size,
+      intermediate: raw.intermediate_size,
+      layers: raw.num_hidden_layers,
+      heads: raw.num_attention_heads,
+      kvHeads: raw.num_key_value_heads,
+      headDim: raw.hidden_size / raw.num_attention_heads,
+      vocab: raw.vocab_size,
+      eps: raw.rms_norm_eps,
+      theta: raw.rope_theta,
+      linearScale: scaling ? scaling.factor : 1,
+      tied: raw.tie_word_embeddings === true,
+    };
+    return new Qwen2Reference(config, loadTensors(dir));
+  }
+
+  tensor(name: string): Float32Array {
+    const t = this.tensors.get(name);
+    if (!t) throw new Error(`reference: missing tensor ${name}`);
+    return t;
+  }
+
+  newSequence(): ReferenceSequence {
+    return new ReferenceSequence(this);
+  }
+
+  /** Greedy continuation of `prompt` by `steps` tokens. */
+  greedy(prompt: number[], steps: number): number[] {
+    const seq = this.newSequence();
+    let logits = seq.forward(prompt).at(-1)!;
+    const out: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const next = argmax(logits);
+      out.push(next);
+      logits = seq.forward([next])[0]!;
+    }
+    return out;
+  }
+}
+
+export function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
