@@ -1,0 +1,120 @@
+// The WebAssembly BPE (wasm/tokenizer): loads the tables in bulk and encodes UTF-8 in place.
+import { loadWasmUnit, type WasmUnit } from '../wasm/unit.ts';
+import type { TokenizerSpec } from './config.ts';
+import type { Vocabulary } from './vocabulary.ts';
+
+const PASS_ADDED_RAW = 1;
+const PASS_ADDED_NORMALIZED = 2;
+export const ALL_PASSES = PASS_ADDED_RAW | PASS_ADDED_NORMALIZED;
+export const NORMALIZED_PASS = PASS_ADDED_NORMALIZED;
+const FLAG = { lstrip: 1, rstrip: 2, singleWord: 4, normalized: 8 } as const;
+
+const ERRORS: Record<number, string> = {
+  [-1000]: 'out of memory',
+  [-1001]: 'the vocabulary holds the same token twice',
+  [-1002]: 'a merge refers to an unknown token',
+  [-1003]: 'the vocabulary lacks a token for some single byte',
+  [-1004]: 'invalid argument',
+};
+
+function check(code: number, what: string): number {
+  if (code < 0 && ERRORS[code]) throw new Error(`tokenizer: ${what}: ${ERRORS[code]}`);
+  return code;
+}
+
+const utf8 = new TextEncoder();
+
+function packStrings(strings: string[]): { bytes: Uint8Array; offsets: Int32Array } {
+  const encoded = strings.map((s) => utf8.encode(s));
+  const offsets = new Int32Array(strings.length + 1);
+  encoded.forEach((e, i) => (offsets[i + 1] = offsets[i] + e.length));
+  const bytes = new Uint8Array(offsets[strings.length]);
+  encoded.forEach((e, i) => bytes.set(e, offsets[i]));
+  return { bytes, offsets };
+}
+
+export class NativeBpe {
+  private textPtr = 0;
+  private textCap = 0;
+  private outPtr = 0;
+  private outCap = 0;
+
+  private constructor(
+    private readonly unit: WasmUnit,
+    private readonly handle: number,
+  ) {}
+
+  static async create(spec: TokenizerSpec, vocab: Vocabulary): Promise<NativeBpe> {
+    const unit = await loadWasmUnit('tokenizer');
+    const handle = unit.exports.xl_tok_new(spec.splitPattern, spec.ignoreMerges ? 1 : 0) as number;
+    if (!handle) throw new Error('tokenizer: could not create the native tokenizer (out of memory)');
+    const bpe = new NativeBpe(unit, handle);
+    bpe.call('xl_tok_set_vocab', 'loading the vocabulary', [vocab.modelBytes, vocab.modelOffsets], [vocab.modelOffsets.length - 1]);
+    bpe.call('xl_tok_set_merges', 'loading the merges', [mergeTriples(spec, vocab)], [spec.merges.length]);
+    const added = packStrings(spec.addedTokens.map((t) => t.content));
+    const ids = Int32Array.from(spec.addedTokens, (t) => t.id);
+    const flags = Int32Array.from(spec.addedTokens, (t) =>
+      (t.lstrip ? FLAG.lstrip : 0) | (t.rstrip ? FLAG.rstrip : 0) | (t.singleWord ? FLAG.singleWord : 0) | (t.normalized ? FLAG.normalized : 0),
+    );
+    bpe.call('xl_tok_set_added', 'loading the added tokens', [added.bytes, added.offsets, ids, flags], [ids.length]);
+    return bpe;
+  }
+
+  private call(fn: string, what: string, arrays: Array<Uint8Array | Int32Array>, scalars: number[]): void {
+    const ptrs = arrays.map((a) => this.unit.copyIn(a));
+    try {
+      check(this.unit.exports[fn](this.handle, ...ptrs, ...scalars) as number, what);
+    } finally {
+      ptrs.forEach((p) => this.unit.free(p));
+    }
+  }
+
+  /** Writes text as UTF-8 into wasm memory (lone surrogates become U+FFFD); returns its length. */
+  private writeText(text: string): number {
+    const need = text.length * 3;
+    if (need > this.textCap) {
+      this.unit.free(this.textPtr);
+      this.textCap = Math.max(need, 4096);
+      this.textPtr = this.unit.malloc(this.textCap);
+    }
+    return utf8.encodeInto(text, this.unit.u8.subarray(this.textPtr, this.textPtr + need)).written;
+  }
+
+  private reserveOut(count: number): void {
+    if (count <= this.outCap) return;
+    this.unit.free(this.outPtr);
+    this.outCap = Math.max(count, 1024);
+    this.outPtr = this.unit.malloc(this.outCap * 4);
+  }
+
+  /** Ids of already-normalized text; passes selects which added tokens are matched. */
+  encode(text: string, passes: number): number[] {
+    const length = this.writeText(text);
+    this.reserveOut(length + 1); // at most one id per byte
+    const n = check(this.unit.exports.xl_tok_encode(this.handle, this.textPtr, length, passes, this.outPtr, this.outCap) as number, 'encode');
+    return Array.from(this.unit.i32(this.outPtr, n));
+  }
+
+  /** Added tokens matched before normalization, as [start, end, id] UTF-8 byte spans of bytes. */
+  findRawAdded(text: string): { bytes: Uint8Array; spans: Int32Array } {
+    const length = this.writeText(text);
+    this.reserveOut(length + 3);
+    const n = check(this.unit.exports.xl_tok_find_added(this.handle, this.textPtr, length, this.outPtr, this.outCap) as number, 'find added tokens');
+    return { bytes: this.unit.u8.slice(this.textPtr, this.textPtr + length), spans: this.unit.i32(this.outPtr, n).slice() };
+  }
+}
+
+function mergeTriples(spec: TokenizerSpec, vocab: Vocabulary): Int32Array {
+  const triples = new Int32Array(spec.merges.length * 3);
+  spec.merges.forEach(([left, right], rank) => {
+    const l = vocab.id(left);
+    const r = vocab.id(right);
+    const merged = vocab.id(left + right);
+    if (l === undefined || r === undefined || merged === undefined)
+      throw new Error(`tokenizer.json: model.merges[${rank}] (${JSON.stringify(left)} ${JSON.stringify(right)}) uses a token missing from the vocabulary`);
+    triples[rank * 3] = l;
+    triples[rank * 3 + 1] = r;
+    triples[rank * 3 + 2] = merged;
+  });
+  return triples;
+}
