@@ -124,7 +124,7 @@ function readAddedTokens(added: unknown): AddedTokenSpec[] {
   });
 }
 
-function readTemplate(processor: Json): { prefixIds: number[]; suffixIds: number[] } {
+function readTemplate(processor: Json): Surroundings {
   if (!Array.isArray(processor.single)) fail('TemplateProcessing.single must be an array');
   const prefixIds: number[] = [];
   const suffixIds: number[] = [];
@@ -145,8 +145,13 @@ function readTemplate(processor: Json): { prefixIds: number[]; suffixIds: number
   return { prefixIds, suffixIds };
 }
 
-function readPostProcessor(processor: unknown): { prefixIds: number[]; suffixIds: number[] } {
-  const none = { prefixIds: [], suffixIds: [] };
+interface Surroundings {
+  prefixIds: number[];
+  suffixIds: number[];
+}
+
+function readPostProcessor(processor: unknown): Surroundings {
+  const none: Surroundings = { prefixIds: [], suffixIds: [] };
   if (processor == null) return none;
   if (!isObject(processor)) fail('post_processor must be an object or null');
   switch (processor.type) {
@@ -158,8 +163,8 @@ function readPostProcessor(processor: unknown): { prefixIds: number[]; suffixIds
       if (!Array.isArray(processor.processors)) fail('post_processor Sequence needs processors');
       const parts = processor.processors.map(readPostProcessor);
       return {
-        prefixIds: parts.flatMap((p: typeof none) => p.prefixIds),
-        suffixIds: parts.flatMap((p: typeof none) => p.suffixIds),
+        prefixIds: parts.flatMap((p: Surroundings) => p.prefixIds),
+        suffixIds: parts.flatMap((p: Surroundings) => p.suffixIds),
       };
     }
     default:
