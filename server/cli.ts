@@ -1,6 +1,8 @@
 // `xllm <command> …`: each command lives in server/commands/<command>.ts and is loaded
 // only when used, so `xllm tokenize` never pays for ONNX Runtime.
-const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {};
+const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
+  serve: { describe: 'serve the REST API (xllm serve --help)', load: () => import('./commands/serve.ts') },
+};
 
 async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,0 +1,96 @@
+// `xllm serve`: load the engine, listen, log JSON lines, and shut down gracefully on
+// SIGTERM/SIGINT (stop accepting, let in-flight requests finish by the deadline, cancel the rest).
+import { basename, resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import { Engine } from '../../src/engine/engine.ts';
+import { Admission } from '../admission.ts';
+import { createApp } from '../app.ts';
+import { ConfigError, parseServeArgs, serveHelp, type ServerConfig } from '../config.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { createMetrics } from '../metrics.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  let config: ServerConfig;
+  try {
+    const parsed = parseServeArgs(argv);
+    if (parsed.help) {
+      console.log(serveHelp());
+      return 0;
+    }
+    config = parsed.config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`xllm serve: ${error.message}`);
+    return 2;
+  }
+  if (config.backend === 'vlm') {
+    console.error('xllm serve: --backend vlm is not available yet: the engine has no vision encoder (only llm)');
+    return 2;
+  }
+  const logger = createLogger(config.logLevel);
+  const modelDir = config.model ? resolve(config.model) : await defaultModelDir(logger);
+  const metrics = createMetrics();
+  const admission = new Admission(config.maxConcurrentRequests);
+  const loadStarted = performance.now();
+  const engine = Engine.load(modelDir, {
+    device: config.device,
+    threads: config.threads,
+    maxBatchSize: config.maxBatchSize,
+    maxModelLen: config.maxModelLen,
+    enablePrefixCache: config.enablePrefixCache,
+    observer: metrics.observer,
+  });
+  const modelNames = [config.modelId ?? basename(modelDir), ...config.servedModelNames];
+  const app = createApp({ engine, config, metrics, logger, modelNames, admission });
+
+  return new Promise<number>((done) => {
+    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) =>
+      logger.info('listening', { host: config.host, port: info.port, model: modelNames[0] }),
+    );
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      logger.error('listen_failed', { code: error.code, message: error.message });
+      done(1);
+    });
+    let stopping = false;
+    const stop = async (signal: string, exitCode: number) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutdown', { signal, in_flight: admission.count, deadline_s: config.shutdownTimeoutSeconds });
+      admission.draining = true;
+      server.close();
+      const finished = await Promise.race([
+        admission.idle().then(() => true),
+        delay(config.shutdownTimeoutSeconds * 1000).then(() => false),
+      ]);
+      if (!finished) {
+        logger.warn('shutdown_cancelling', { in_flight: admission.count });
+        admission.cancelAll('the server is shutting down');
+        await Promise.race([admission.idle(), delay(5000)]);
+      }
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await engine.then((e) => e.close()).catch(() => undefined);
+      logger.info('stopped', {});
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      done(exitCode);
+    };
+    const onTerm = () => void stop('SIGTERM', 0);
+    const onInt = () => void stop('SIGINT', 0);
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    engine.then(
+      (e) => logger.info('model_loaded', { model: modelNames[0], device: e.device, max_model_len: e.maxModelLen, load_ms: Math.round(performance.now() - loadStarted) }),
+      () => void stop('model_load_failed', 1),
+    );
+  });
+}
+
+async function defaultModelDir(logger: Logger): Promise<string> {
+  const { ensureModel } = await import('../../models/recipe.ts');
+  logger.info('default_model', { note: 'no --model given: serving the built-in tiny model (generated on first use)' });
+  return ensureModel('tiny', 'fp32');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,28 @@
+// The contract between the shared generation path and the two wire formats (chat and
+// completions): the path feeds engine events in, a format turns them into choice objects.
+import type { FinishReason, GeneratedToken, GenerationEvent, Usage } from '../../src/engine/types.ts';
+
+export interface ChoiceState {
+  text: string;
+  tokens: GeneratedToken[];
+  finishReason: FinishReason | null;
+}
+
+export type PromptEvent = Extract<GenerationEvent, { type: 'prompt' }>;
+
+export interface ResponseFormat {
+  /** `object` of the complete response and of each stream chunk. */
+  readonly object: string;
+  readonly chunkObject: string;
+  /** Prompt `prompt` (of a batch) was admitted. */
+  onPrompt(prompt: number, event: PromptEvent): void;
+  /** Stream: choice parts sent before the first text of choice `index`. */
+  open(index: number): object[];
+  /** Stream: new text and tokens of choice `index`; undefined when there is nothing to send. */
+  delta(index: number, text: string, tokens: readonly GeneratedToken[]): object | undefined;
+  /** Stream: the parts that end choice `index` (the last held-back text, then the reason). */
+  finish(index: number, reason: FinishReason, text: string): object[];
+  /** Complete response: one choice. */
+  choice(index: number, state: ChoiceState): object;
+  usage(usage: Usage): object;
+}

@@ -1,0 +1,49 @@
+// The one generation path of /v1/chat/completions and /v1/completions, after their own parsing:
+// admit → engine.generate → stream or collect with the endpoint's format.
+import type { Context } from 'hono';
+import type { AppEnv } from '../env.ts';
+import type { ResponseFormat } from '../format/format.ts';
+import { openSse } from '../sse.ts';
+import { chunks, collect, type ResponseMeta } from './respond.ts';
+import { runGeneration, type GenerationPlan } from './run.ts';
+
+export interface GenerationCall {
+  plan: GenerationPlan;
+  format: ResponseFormat;
+  meta: ResponseMeta;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+export async function serveGeneration(c: Context<AppEnv>, call: GenerationCall): Promise<Response> {
+  const ticket = c.var.admission.enter();
+  const cancel = new AbortController();
+  // The engine stops on a client hang-up, a shutdown past its deadline, or a cancelled stream.
+  const signal = AbortSignal.any([c.req.raw.signal, ticket.signal, cancel.signal]);
+  const events = runGeneration(c.var.engine, call.plan, signal);
+  if (!call.stream) {
+    try {
+      return c.json(await collect(events, call.format, call.meta));
+    } finally {
+      ticket.leave();
+    }
+  }
+  const source = chunks(events, call.format, call.meta, call.includeUsage)[Symbol.asyncIterator]();
+  return openSse(
+    source,
+    {
+      pingMs: c.var.ssePingMs,
+      onCancel: () => cancel.abort(new Error('client closed the stream')),
+      onClose: ({ outcome, error }) => {
+        ticket.leave();
+        if (outcome === 'error') c.var.logger.warn('stream_error', { request_id: c.var.requestId, error: errorName(error) });
+      },
+    },
+    { 'x-request-id': c.var.requestId },
+  );
+}
+
+function errorName(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
+  return error instanceof Error ? error.name : 'unknown';
+}

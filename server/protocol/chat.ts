@@ -1,0 +1,72 @@
+// POST /v1/chat/completions request schema (API.md "Chat and completions requests").
+import { z } from 'zod';
+import type { GenerationRequest } from '../../src/engine/types.ts';
+import type { SamplingParams } from '../../src/sampling/params.ts';
+import { ApiError } from '../errors.ts';
+import { bool, intAtLeast, intBetween, orNull } from './fields.ts';
+import { checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
+
+export const maxTopLogprobs = 20;
+
+const textPart = z.object({ type: z.literal('text'), text: z.string({ error: 'text must be a string' }) });
+const imagePart = z.object({
+  type: z.literal('image_url'),
+  image_url: z.object({ url: z.string({ error: 'image_url.url must be a string' }) }),
+});
+const contentPart = z.discriminatedUnion('type', [textPart, imagePart], {
+  error: 'content parts must be {"type":"text","text":…} or {"type":"image_url","image_url":{"url":…}}',
+});
+
+const message = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'tool'], { error: 'role must be one of system, user, assistant, tool' }),
+  content: z.union([z.string(), z.array(contentPart)], { error: 'content must be a string or an array of parts' }),
+  name: z.string().nullish(),
+});
+
+export type ChatMessage = z.infer<typeof message>;
+
+export const chatRequestSchema = z
+  .object({
+    ...generationFields,
+    messages: z.array(message, { error: 'messages must be an array of messages' }).min(1, 'messages must not be empty'),
+    max_completion_tokens: intAtLeast('max_completion_tokens', 1).nullish(),
+    logprobs: bool('logprobs').nullish(),
+    top_logprobs: intBetween('top_logprobs', 0, maxTopLogprobs).nullish(),
+    chat_template_kwargs: z.record(z.string(), z.unknown(), { error: 'chat_template_kwargs must be an object' }).nullish(),
+  })
+  .superRefine((body, ctx) => {
+    checkGeneration(body, ctx);
+    const beam = (body.beam_width ?? 1) > 1;
+    if (body.top_logprobs != null && body.logprobs !== true && !beam) {
+      ctx.addIssue({ code: 'custom', path: ['top_logprobs'], message: 'top_logprobs requires logprobs to be true' });
+    }
+    if (beam && body.top_logprobs === 0) {
+      ctx.addIssue({ code: 'custom', path: ['top_logprobs'], message: 'top_logprobs sets the beam candidates and must be at least 1' });
+    }
+  });
+
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+export function chatGenerationRequest(
+  body: ChatRequest,
+  defaults: Partial<SamplingParams>,
+): Omit<GenerationRequest, 'requestId' | 'promptTokens'> {
+  const beam = (body.beam_width ?? 1) > 1;
+  // Beam search returns per-token logprobs unless told not to (API.md "Beam search").
+  const wantLogprobs = beam ? body.logprobs !== false : body.logprobs === true;
+  return toGenerationRequest(body, orNull(body.max_completion_tokens ?? body.max_tokens), {
+    logprobs: wantLogprobs ? (body.top_logprobs ?? 0) : undefined,
+    beamCandidates: orNull(body.top_logprobs),
+  }, defaults);
+}
+
+/** The text of a message for the chat template; images need the vlm backend. */
+export function messageText(msg: ChatMessage, index: number): string {
+  if (typeof msg.content === 'string') return msg.content;
+  return msg.content
+    .map((part, j) => {
+      if (part.type === 'text') return part.text;
+      throw new ApiError(400, 'INVALID_ARGUMENT', 'image input needs the vlm backend (--backend vlm)', `messages[${index}].content[${j}]`);
+    })
+    .join('\n');
+}

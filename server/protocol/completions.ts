@@ -1,0 +1,47 @@
+// POST /v1/completions request schema (API.md "Chat and completions requests").
+import { z } from 'zod';
+import type { GenerationRequest } from '../../src/engine/types.ts';
+import type { SamplingParams } from '../../src/sampling/params.ts';
+import { bool, intBetween, orNull, tokenIds } from './fields.ts';
+import { checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
+
+export const maxCompletionLogprobs = 20;
+export const maxBatchPrompts = 64;
+
+export const completionRequestSchema = z
+  .object({
+    ...generationFields,
+    prompt: z.union(
+      [
+        z.string(),
+        tokenIds('prompt').min(1, 'prompt must not be empty'),
+        z
+          .array(z.string())
+          .min(1, 'prompt must not be empty')
+          .max(maxBatchPrompts, `prompt holds at most ${maxBatchPrompts} prompts`),
+      ],
+      { error: (issue) => (issue.input === undefined ? 'prompt is required' : 'prompt must be a string, an array of token ids or an array of strings') },
+    ),
+    logprobs: intBetween('logprobs', 0, maxCompletionLogprobs).nullish(),
+    echo: bool('echo').nullish(),
+  })
+  .superRefine((body, ctx) => {
+    checkGeneration(body, ctx);
+    if ((body.beam_width ?? 1) > 1 && body.logprobs === 0) {
+      ctx.addIssue({ code: 'custom', path: ['logprobs'], message: 'logprobs sets the beam candidates and must be at least 1' });
+    }
+  });
+
+export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+
+export function completionGenerationRequest(
+  body: CompletionRequest,
+  defaults: Partial<SamplingParams>,
+): Omit<GenerationRequest, 'requestId' | 'promptTokens'> {
+  const logprobs = orNull(body.logprobs);
+  return toGenerationRequest(body, orNull(body.max_tokens), {
+    logprobs,
+    promptLogprobs: body.echo === true ? logprobs : undefined,
+    beamCandidates: logprobs,
+  }, defaults);
+}

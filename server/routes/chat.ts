@@ -1,0 +1,26 @@
+// POST /v1/chat/completions: validate → chat template → tokenize → shared generation path.
+import type { Context } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { chatFormat } from '../format/chat.ts';
+import { choicesPerPrompt } from '../generation/run.ts';
+import { serveGeneration } from '../generation/serve.ts';
+import { chatGenerationRequest, chatRequestSchema } from '../protocol/chat.ts';
+import { checkPromptLength, renderChat, tokenText } from './prompt.ts';
+import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
+
+export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
+  const body = await parseBody(c, chatRequestSchema);
+  const model = checkModel(c, body.model);
+  const engine = c.var.engine;
+  const request = chatGenerationRequest(body, {});
+  const text = renderChat(engine, body.messages, body.chat_template_kwargs);
+  const tokens = engine.tokenizer.encode(text, { addSpecialTokens: body.add_special_tokens ?? false });
+  checkPromptLength(engine, tokens, 'messages');
+  return serveGeneration(c, {
+    plan: { engineId: c.var.internalId, prompts: [{ tokens }], request, choicesPerPrompt: choicesPerPrompt(request) },
+    format: chatFormat({ logprobs: request.logprobs !== undefined, names: tokenText(engine) }),
+    meta: { id: useRequestId(c, body.request_id, 'chatcmpl'), created: nowSeconds(), model },
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+  });
+}

@@ -1,0 +1,42 @@
+// POST /v1/completions: validate → tokenize each prompt → shared generation path.
+import type { Context } from 'hono';
+import type { InferenceEngine } from '../../src/engine/types.ts';
+import type { AppEnv } from '../env.ts';
+import { completionFormat, type CompletionPrompt } from '../format/completion.ts';
+import { choicesPerPrompt } from '../generation/run.ts';
+import { serveGeneration } from '../generation/serve.ts';
+import { completionGenerationRequest, completionRequestSchema, type CompletionRequest } from '../protocol/completions.ts';
+import { checkPromptLength, tokenText } from './prompt.ts';
+import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
+
+export async function completions(c: Context<AppEnv>): Promise<Response> {
+  const body = await parseBody(c, completionRequestSchema);
+  const model = checkModel(c, body.model);
+  const engine = c.var.engine;
+  const request = completionGenerationRequest(body, {});
+  const prompts = tokenizePrompts(engine, body);
+  prompts.forEach((prompt, p) => checkPromptLength(engine, prompt.tokens, prompts.length > 1 ? `prompt[${p}]` : 'prompt'));
+  const perPrompt = choicesPerPrompt(request);
+  return serveGeneration(c, {
+    plan: { engineId: c.var.internalId, prompts, request, choicesPerPrompt: perPrompt },
+    format: completionFormat({
+      prompts,
+      choicesPerPrompt: perPrompt,
+      echo: body.echo === true,
+      logprobs: request.logprobs !== undefined,
+      names: tokenText(engine),
+    }),
+    meta: { id: useRequestId(c, body.request_id, 'cmpl'), created: nowSeconds(), model },
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+  });
+}
+
+function tokenizePrompts(engine: InferenceEngine, body: CompletionRequest): Array<CompletionPrompt & { tokens: number[] }> {
+  const addSpecialTokens = body.add_special_tokens ?? true;
+  const fromText = (text: string) => ({ tokens: engine.tokenizer.encode(text, { addSpecialTokens }), text });
+  if (typeof body.prompt === 'string') return [fromText(body.prompt)];
+  if (body.prompt.every((item) => typeof item === 'string')) return (body.prompt as string[]).map(fromText);
+  const tokens = body.prompt as number[];
+  return [{ tokens, text: engine.tokenizer.decode(tokens, { skipSpecialTokens: false }) }];
+}

@@ -1,0 +1,38 @@
+// Prompt building shared by the generation, tokenize and sample endpoints.
+import type { InferenceEngine } from '../../src/engine/types.ts';
+import { ApiError } from '../errors.ts';
+import type { TokenText } from '../format/logprobs.ts';
+import { messageText, type ChatMessage } from '../protocol/chat.ts';
+
+/** The chat template's rendering of `messages`, ready for generation. */
+export function renderChat(
+  engine: InferenceEngine,
+  messages: readonly ChatMessage[],
+  kwargs: Record<string, unknown> | null | undefined,
+): string {
+  const plain = messages.map((msg, i) => ({ role: msg.role, content: messageText(msg, i) }));
+  try {
+    return engine.tokenizer.applyChatTemplate(plain, { ...kwargs, addGenerationPrompt: true });
+  } catch (error) {
+    // The template's own checks (roles must alternate, …) are the client's to fix.
+    const reason = error instanceof Error ? error.message : 'unknown error';
+    throw new ApiError(400, 'INVALID_ARGUMENT', `The chat template rejected the messages: ${reason}`, 'messages');
+  }
+}
+
+/** Rejects prompts the engine could not take, naming the field they came from. */
+export function checkPromptLength(engine: InferenceEngine, tokens: readonly number[], param: string): void {
+  if (tokens.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', `${param} is empty after tokenization`, param);
+  if (tokens.length >= engine.maxModelLen) {
+    throw new ApiError(
+      400,
+      'INVALID_ARGUMENT',
+      `The prompt is too long: ${tokens.length} tokens, and this model takes at most ${engine.maxModelLen - 1} prompt tokens.`,
+      param,
+    );
+  }
+}
+
+export function tokenText(engine: InferenceEngine): TokenText {
+  return { text: (tokenId) => engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }) };
+}

@@ -1,0 +1,24 @@
+// POST /tokenize and /detokenize (API.md, beyond xLLM).
+import type { Context } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { detokenizeRequestSchema, tokenizeRequestSchema } from '../protocol/tokenize.ts';
+import { renderChat } from './prompt.ts';
+import { checkModel, parseBody } from './shared.ts';
+
+export async function tokenize(c: Context<AppEnv>): Promise<Response> {
+  const body = await parseBody(c, tokenizeRequestSchema);
+  checkModel(c, body.model);
+  const engine = c.var.engine;
+  const tokens = body.messages
+    ? engine.tokenizer.encode(renderChat(engine, body.messages, body.chat_template_kwargs), {
+        addSpecialTokens: body.add_special_tokens ?? false,
+      })
+    : engine.tokenizer.encode(body.prompt ?? '', { addSpecialTokens: body.add_special_tokens ?? true });
+  return c.json({ tokens, count: tokens.length, max_model_len: engine.maxModelLen });
+}
+
+export async function detokenize(c: Context<AppEnv>): Promise<Response> {
+  const body = await parseBody(c, detokenizeRequestSchema);
+  checkModel(c, body.model);
+  return c.json({ prompt: c.var.engine.tokenizer.decode(body.tokens, { skipSpecialTokens: false }) });
+}
