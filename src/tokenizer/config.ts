@@ -27,7 +27,8 @@ export interface AddedTokenSpec {
 
 export interface TokenizerSpec {
   vocab: Record<string, number>;
-  merges: Array<[string, string]>;
+  /** As in the file: "a b" strings or [a, b] pairs; checked while packing for the native side. */
+  merges: unknown[];
   ignoreMerges: boolean;
   splitPattern: number;
   nfc: boolean;
@@ -82,19 +83,6 @@ function readPreTokenizer(pre: unknown): number {
   return pattern;
 }
 
-function readMerges(merges: unknown): Array<[string, string]> {
-  if (!Array.isArray(merges)) fail('model.merges must be an array');
-  return merges.map((merge, rank) => {
-    if (typeof merge === 'string') {
-      const parts = merge.split(' ');
-      if (parts.length === 2) return parts as [string, string];
-    } else if (Array.isArray(merge) && merge.length === 2 && merge.every((p) => typeof p === 'string')) {
-      return merge as [string, string];
-    }
-    return fail(`model.merges[${rank}] is not a pair of tokens: ${JSON.stringify(merge)}`);
-  });
-}
-
 function readModel(model: unknown): Pick<TokenizerSpec, 'vocab' | 'merges' | 'ignoreMerges'> {
   if (!isObject(model)) fail('model is missing');
   if (model.type !== 'BPE') fail(`unsupported model type ${JSON.stringify(model.type)} (only BPE)`);
@@ -103,7 +91,8 @@ function readModel(model: unknown): Pick<TokenizerSpec, 'vocab' | 'merges' | 'ig
   if (model.continuing_subword_prefix) fail('unsupported model.continuing_subword_prefix');
   if (model.end_of_word_suffix) fail('unsupported model.end_of_word_suffix');
   if (!isObject(model.vocab)) fail('model.vocab must be an object of token to id');
-  return { vocab: model.vocab, merges: readMerges(model.merges), ignoreMerges: Boolean(model.ignore_merges) };
+  if (!Array.isArray(model.merges)) fail('model.merges must be an array');
+  return { vocab: model.vocab, merges: model.merges, ignoreMerges: Boolean(model.ignore_merges) };
 }
 
 function readAddedTokens(added: unknown): AddedTokenSpec[] {

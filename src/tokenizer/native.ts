@@ -1,6 +1,7 @@
 // The WebAssembly BPE (wasm/tokenizer): loads the tables in bulk and encodes UTF-8 in place.
 import { loadWasmUnit, type WasmUnit } from '../wasm/unit.ts';
 import type { TokenizerSpec } from './config.ts';
+import { packMerges } from './pack_merges.ts';
 import type { Vocabulary } from './vocabulary.ts';
 
 const PASS_ADDED_RAW = 1;
@@ -12,9 +13,9 @@ const FLAG = { lstrip: 1, rstrip: 2, singleWord: 4, normalized: 8 } as const;
 const ERRORS: Record<number, string> = {
   [-1000]: 'out of memory',
   [-1001]: 'the vocabulary holds the same token twice',
-  [-1002]: 'a merge refers to an unknown token',
   [-1003]: 'the vocabulary lacks a token for some single byte',
   [-1004]: 'invalid argument',
+  [-1005]: 'a merge uses a token missing from the vocabulary',
 };
 
 function check(code: number, what: string): number {
@@ -50,7 +51,7 @@ export class NativeBpe {
     if (!handle) throw new Error('tokenizer: could not create the native tokenizer (out of memory)');
     const bpe = new NativeBpe(unit, handle);
     bpe.call('xl_tok_set_vocab', 'loading the vocabulary', [vocab.modelBytes, vocab.modelOffsets], [vocab.modelOffsets.length - 1]);
-    bpe.call('xl_tok_set_merges', 'loading the merges', [mergeTriples(spec, vocab)], [spec.merges.length]);
+    bpe.loadMerges(spec.merges);
     const added = packStrings(spec.addedTokens.map((t) => t.content));
     const ids = Int32Array.from(spec.addedTokens, (t) => t.id);
     const flags = Int32Array.from(spec.addedTokens, (t) =>
@@ -58,6 +59,21 @@ export class NativeBpe {
     );
     bpe.call('xl_tok_set_added', 'loading the added tokens', [added.bytes, added.offsets, ids, flags], [ids.length]);
     return bpe;
+  }
+
+  private loadMerges(merges: unknown[]): void {
+    const { bytes, offsets } = packMerges(merges);
+    const ptrs = [this.unit.copyIn(bytes), this.unit.copyIn(offsets), this.unit.malloc(4)];
+    try {
+      const code = this.unit.exports.xl_tok_set_merges(this.handle, ptrs[0], ptrs[1], merges.length, ptrs[2]) as number;
+      if (code === -1005) {
+        const rank = this.unit.i32(ptrs[2], 1)[0];
+        throw new Error(`tokenizer.json: model.merges[${rank}] ${JSON.stringify(merges[rank])} uses a token missing from the vocabulary`);
+      }
+      check(code, 'loading the merges');
+    } finally {
+      ptrs.forEach((p) => this.unit.free(p));
+    }
   }
 
   private call(fn: string, what: string, arrays: Array<Uint8Array | Int32Array>, scalars: number[]): void {
@@ -102,19 +118,4 @@ export class NativeBpe {
     const n = check(this.unit.exports.xl_tok_find_added(this.handle, this.textPtr, length, this.outPtr, this.outCap) as number, 'find added tokens');
     return { bytes: this.unit.u8.slice(this.textPtr, this.textPtr + length), spans: this.unit.i32(this.outPtr, n).slice() };
   }
-}
-
-function mergeTriples(spec: TokenizerSpec, vocab: Vocabulary): Int32Array {
-  const triples = new Int32Array(spec.merges.length * 3);
-  spec.merges.forEach(([left, right], rank) => {
-    const l = vocab.id(left);
-    const r = vocab.id(right);
-    const merged = vocab.id(left + right);
-    if (l === undefined || r === undefined || merged === undefined)
-      throw new Error(`tokenizer.json: model.merges[${rank}] (${JSON.stringify(left)} ${JSON.stringify(right)}) uses a token missing from the vocabulary`);
-    triples[rank * 3] = l;
-    triples[rank * 3 + 1] = r;
-    triples[rank * 3 + 2] = merged;
-  });
-  return triples;
 }

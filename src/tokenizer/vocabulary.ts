@@ -10,30 +10,29 @@ export class Vocabulary {
   readonly modelBytes: Uint8Array;
   readonly modelOffsets: Int32Array;
   private readonly tokens: Array<string | undefined>;
-  private readonly ids: Map<string, number>;
+  private readonly addedIds = new Map<string, number>();
+  private modelIds: Map<string, number> | undefined; // built on first use: it costs load time
   private readonly special: Uint8Array;
   private readonly addedBytes = new Map<number, Uint8Array>();
 
   constructor(spec: TokenizerSpec) {
+    // One pass over Object.keys: iterating the 150k-key vocab object dominates load time.
+    const strings: Array<string | undefined> = [];
+    const keys = Object.keys(spec.vocab);
     let modelSize = 0;
-    for (const token in spec.vocab) {
+    let totalChars = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const token = keys[i];
       const id = spec.vocab[token];
       if (!Number.isInteger(id) || id < 0) throw new Error(`tokenizer.json: model.vocab id of ${JSON.stringify(token)} is not a non-negative integer`);
-      if (id >= modelSize) modelSize = id + 1;
-    }
-    const size = spec.addedTokens.reduce((max, t) => Math.max(max, t.id + 1), modelSize);
-    this.size = size;
-    this.tokens = new Array(size);
-    this.ids = new Map();
-    const strings = this.tokens;
-    let totalChars = 0;
-    for (const token in spec.vocab) {
-      const id = spec.vocab[token];
       if (strings[id] !== undefined) throw new Error(`tokenizer.json: model.vocab id ${id} is used twice`);
       strings[id] = token;
-      this.ids.set(token, id);
+      if (id >= modelSize) modelSize = id + 1;
       totalChars += token.length;
     }
+    this.size = spec.addedTokens.reduce((max, t) => Math.max(max, t.id + 1), modelSize);
+    strings.length = this.size;
+    this.tokens = strings;
     this.modelBytes = new Uint8Array(totalChars);
     this.modelOffsets = new Int32Array(modelSize + 1);
     let at = 0;
@@ -47,10 +46,10 @@ export class Vocabulary {
     }
     this.modelOffsets[modelSize] = at;
 
-    this.special = new Uint8Array(size);
+    this.special = new Uint8Array(this.size);
     for (const added of spec.addedTokens) {
       strings[added.id] = added.content;
-      this.ids.set(added.content, added.id);
+      this.addedIds.set(added.content, added.id);
       if (added.special) this.special[added.id] = 1;
       this.addedBytes.set(added.id, decodedContent(added.content));
     }
@@ -60,7 +59,16 @@ export class Vocabulary {
     return this.tokens[id];
   }
   id(token: string): number | undefined {
-    return this.ids.get(token);
+    const added = this.addedIds.get(token);
+    if (added !== undefined) return added;
+    if (!this.modelIds) {
+      this.modelIds = new Map();
+      for (let id = 0; id < this.modelOffsets.length - 1; id++) {
+        const t = this.tokens[id];
+        if (t !== undefined && this.modelOffsets[id + 1] > this.modelOffsets[id]) this.modelIds.set(t, id);
+      }
+    }
+    return this.modelIds.get(token);
   }
   isSpecial(id: number): boolean {
     return this.special[id] === 1;

@@ -9,7 +9,6 @@ int xl_merges_init(xl_merges *m, const int32_t *triples, int32_t count) {
   if (!m->slots) return XL_ERR_NO_MEMORY;
   for (int32_t r = 0; r < count; r++) {
     const int32_t *t = triples + 3 * (size_t)r;
-    if (t[0] < 0 || t[1] < 0 || t[2] < 0) return XL_ERR_BAD_ID;
     uint64_t key = xl_merge_key(t[0], t[1]);
     size_t i = xl_mix(key) & m->mask;
     while (m->slots[i].key && m->slots[i].key != key) i = (i + 1) & m->mask;

@@ -15,7 +15,7 @@ typedef struct {
   size_t mask;
 } xl_merges;
 
-// triples: left, right, merged ids per rule, in rank order. A repeated pair keeps its last rank,
+// triples: left, right, merged ids per rule (all valid ids), in rank order. A repeated pair keeps its last rank,
 // as in Hugging Face's map built from the list.
 int xl_merges_init(xl_merges *m, const int32_t *triples, int32_t count);
 void xl_merges_free(xl_merges *m);

@@ -64,10 +64,28 @@ int32_t xl_tok_set_vocab(xl_tok *t, const uint8_t *bytes, const int32_t *offsets
   return 0;
 }
 
-int32_t xl_tok_set_merges(xl_tok *t, const int32_t *triples, int32_t count) {
-  if (t->has_merges || count < 0) return XL_ERR_BAD_ARGUMENT;
+int32_t xl_tok_set_merges(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, int32_t count, int32_t *bad_rule) {
+  if (!t->has_vocab || t->has_merges || count < 0) return XL_ERR_BAD_ARGUMENT;
+  int32_t *triples = malloc(((size_t)count * 3 + 1) * sizeof *triples);
+  if (!triples) return XL_ERR_NO_MEMORY;
+  for (int32_t r = 0; r < count; r++) {
+    const int32_t *o = offsets + 2 * (size_t)r;
+    int32_t left = xl_vocab_find(&t->vocab, bytes + o[0], (size_t)(o[1] - o[0]));
+    int32_t right = xl_vocab_find(&t->vocab, bytes + o[1], (size_t)(o[2] - o[1]));
+    int32_t merged = xl_vocab_find(&t->vocab, bytes + o[0], (size_t)(o[2] - o[0]));
+    if (left < 0 || right < 0 || merged < 0) {
+      free(triples);
+      *bad_rule = r;
+      return XL_ERR_UNKNOWN_MERGE_TOKEN;
+    }
+    triples[3 * r] = left;
+    triples[3 * r + 1] = right;
+    triples[3 * r + 2] = merged;
+  }
   t->has_merges = 1;
-  return xl_merges_init(&t->merges, triples, count);
+  int err = xl_merges_init(&t->merges, triples, count);
+  free(triples);
+  return err;
 }
 
 int32_t xl_tok_set_added(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, const int32_t *ids,

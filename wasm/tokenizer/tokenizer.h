@@ -14,8 +14,10 @@ xl_tok *xl_tok_new(int32_t pattern, int32_t ignore_merges);
 void xl_tok_free(xl_tok *t);
 // Model vocabulary: id i has bytes[offsets[i] .. offsets[i + 1]) (byte-level decoded; empty = no id).
 int32_t xl_tok_set_vocab(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, int32_t count);
-// Merge rules as (left, right, merged) id triples in rank order.
-int32_t xl_tok_set_merges(xl_tok *t, const int32_t *triples, int32_t count);
+// Merge rules in rank order: rule r joins bytes[offsets[2r] .. offsets[2r + 1]) with
+// bytes[offsets[2r + 1] .. offsets[2r + 2]) (byte-level decoded, back to back). On an unknown
+// token, returns XL_ERR_UNKNOWN_MERGE_TOKEN and *bad_rule gets the rule's rank.
+int32_t xl_tok_set_merges(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, int32_t count, int32_t *bad_rule);
 // Added tokens: UTF-8 contents packed like the vocabulary, their ids and XL_ADDED_* flags.
 int32_t xl_tok_set_added(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, const int32_t *ids,
                          const int32_t *flags, int32_t count);
