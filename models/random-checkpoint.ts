@@ -87,12 +87,38 @@ export function tensorSpecs(s: Qwen2Shape): TensorSpec[] {
   return specs;
 }
 
+/**
+ * An untied lm_head is a permuted copy of the embeddings plus noise: like a trained model it
+ * has a clear favourite next token (margins that survive int4 rounding), yet greedy
+ * decoding walks through many tokens instead of repeating the last one.
+ */
+function confidentLmHead(spec: TensorSpec, seed: number): Float32Array {
+  const [vocab, hidden] = spec.shape as [number, number];
+  const embeddings = uniform(vocab * hidden, seed, 'model.embed_tokens.weight', 1);
+  const out = uniform(vocab * hidden, seed, spec.name, 0.5 / Math.sqrt(hidden));
+  const next = rngFor(seed, `${spec.name}.permutation`);
+  const order = Int32Array.from({ length: vocab }, (_, i) => i);
+  for (let i = vocab - 1; i > 0; i--) {
+    const j = next() % (i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const scale = 1 / Math.sqrt(hidden);
+  for (let v = 0; v < vocab; v++) {
+    const from = order[v]! * hidden;
+    for (let i = 0; i < hidden; i++) out[v * hidden + i]! += embeddings[from + i]! * scale;
+  }
+  return out;
+}
+
 function randomTensor(spec: TensorSpec, seed: number): Float32Array {
   const count = spec.shape.reduce((a, b) => a * b, 1);
   if (spec.name.endsWith('norm.weight')) return uniform(count, seed, spec.name, 0.25, 1);
   if (spec.name.endsWith('.bias')) return uniform(count, seed, spec.name, 0.5);
   if (spec.name === 'model.embed_tokens.weight') return uniform(count, seed, spec.name, 1);
-  return uniform(count, seed, spec.name, 1 / Math.sqrt(spec.shape[1]!));
+  if (spec.name === 'lm_head.weight') return confidentLmHead(spec, seed);
+  // Sublayers that write into the residual stream add about half the embedding's scale.
+  const writesResidual = spec.name.endsWith('o_proj.weight') || spec.name.endsWith('down_proj.weight');
+  return uniform(count, seed, spec.name, (writesResidual ? 0.5 : 1) / Math.sqrt(spec.shape[1]!));
 }
 
 function hfConfig(s: Qwen2Shape): Record<string, unknown> {

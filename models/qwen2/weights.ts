@@ -74,9 +74,6 @@ export class WeightEmitter {
   lmHead(x: string, output: string): string {
     const { vocabSize, hiddenSize, tieWordEmbeddings } = this.config;
     const tensor = tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    if (this.dtype === 'int4') {
-      return this.matNBits(x, this.ckpt.read(tensor, [vocabSize, hiddenSize]), vocabSize, hiddenSize, 'lm_head', output);
-    }
     // Gemm with transB reads W [vocab, hidden] as stored, so a tied head reuses the embedding initializer.
     let w: string;
     if (tieWordEmbeddings) w = tensor;
@@ -84,7 +81,7 @@ export class WeightEmitter {
       const values = this.ckpt.read(tensor, [vocabSize, hiddenSize]);
       w = this.dtype === 'fp32' ? this.g.initializer(tensor, DataType.FLOAT, [vocabSize, hiddenSize], values) : this.g.initializer(tensor, DataType.FLOAT16, [vocabSize, hiddenSize], toFloat16(values));
     }
-    if (this.dtype === 'fp16') w = this.g.op('Cast', [w], { name: 'lm_head/cast', attrs: { to: attr.int(DataType.FLOAT) } });
+    if (this.dtype !== 'fp32') w = this.g.op('Cast', [w], { name: 'lm_head/cast', attrs: { to: attr.int(DataType.FLOAT) } });
     return this.g.op('Gemm', [x, w], { name: 'lm_head', output, attrs: { transB: attr.int(1) } });
   }
 
