@@ -2,6 +2,7 @@
 // only when used, so `xllm tokenize` never pays for ONNX Runtime.
 const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
   serve: { describe: 'serve the REST API (xllm serve --help)', load: () => import('./commands/serve.ts') },
+  convert: { describe: 'convert a Hugging Face Qwen2 checkpoint to ONNX', load: () => import('./commands/convert.ts') },
 };
 
 async function run(argv: string[]): Promise<number> {
