@@ -5,9 +5,9 @@ import type { GeneratedToken, TopLogprob } from '../../src/engine/types.ts';
 export interface TokenText {
   /** The token as text (a partial UTF-8 character shows as U+FFFD). */
   text(tokenId: number): string;
+  /** The token's raw bytes: what `text` cannot show of a split character. */
+  bytes(tokenId: number): Uint8Array;
 }
-
-const encoder = new TextEncoder();
 
 export interface ChatTokenLogprob {
   token: string;
@@ -26,7 +26,7 @@ export function chatLogprobs(tokens: readonly GeneratedToken[], names: TokenText
 
 function chatEntry(tokenId: number, logprob: number, names: TokenText) {
   const token = names.text(tokenId);
-  return { token, token_id: tokenId, logprob, bytes: Array.from(encoder.encode(token)) };
+  return { token, token_id: tokenId, logprob, bytes: Array.from(names.bytes(tokenId)) };
 }
 
 export interface CompletionLogprobs {

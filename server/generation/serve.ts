@@ -2,6 +2,7 @@
 // admit → engine.generate → stream or collect with the endpoint's format.
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
 import type { ResponseFormat } from '../format/format.ts';
 import { openSse } from '../sse.ts';
 import { chunks, collect, type ResponseMeta } from './respond.ts';
@@ -20,7 +21,7 @@ export async function serveGeneration(c: Context<AppEnv>, call: GenerationCall):
   const cancel = new AbortController();
   // The engine stops on a client hang-up, a shutdown past its deadline, or a cancelled stream.
   const signal = AbortSignal.any([c.req.raw.signal, ticket.signal, cancel.signal]);
-  const events = runGeneration(c.var.engine, call.plan, signal);
+  const events = stopsOnShutdown(runGeneration(c.var.engine, call.plan, signal), ticket.signal);
   if (!call.stream) {
     try {
       return c.json(await collect(events, call.format, call.meta));
@@ -41,6 +42,17 @@ export async function serveGeneration(c: Context<AppEnv>, call: GenerationCall):
     },
     { 'x-request-id': c.var.requestId },
   );
+}
+
+/** A request cut off by shutdown ends with UNAVAILABLE, however the engine reported the cancel. */
+async function* stopsOnShutdown<T>(events: AsyncIterable<T>, shutdown: AbortSignal): AsyncGenerator<T> {
+  const cutOff = () => new ApiError(503, 'UNAVAILABLE', 'The server is shutting down; the request was cancelled.');
+  try {
+    yield* events;
+  } catch (error) {
+    throw shutdown.aborted ? cutOff() : error;
+  }
+  if (shutdown.aborted) throw cutOff();
 }
 
 function errorName(error: unknown): string {

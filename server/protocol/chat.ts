@@ -60,13 +60,11 @@ export function chatGenerationRequest(
   }, defaults);
 }
 
-/** The text of a message for the chat template; images need the vlm backend. */
-export function messageText(msg: ChatMessage, index: number): string {
-  if (typeof msg.content === 'string') return msg.content;
-  return msg.content
-    .map((part, j) => {
-      if (part.type === 'text') return part.text;
-      throw new ApiError(400, 'INVALID_ARGUMENT', 'image input needs the vlm backend (--backend vlm)', `messages[${index}].content[${j}]`);
-    })
-    .join('\n');
+/** Images need the vlm backend, which this server does not run. */
+export function checkTextOnly(msg: ChatMessage, index: number): void {
+  if (typeof msg.content === 'string') return;
+  const image = msg.content.findIndex((part) => part.type !== 'text');
+  if (image >= 0) {
+    throw new ApiError(400, 'INVALID_ARGUMENT', 'image input needs the vlm backend (--backend vlm)', `messages[${index}].content[${image}]`);
+  }
 }

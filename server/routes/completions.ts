@@ -6,7 +6,7 @@ import { completionFormat, type CompletionPrompt } from '../format/completion.ts
 import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
 import { completionGenerationRequest, completionRequestSchema, type CompletionRequest } from '../protocol/completions.ts';
-import { checkPromptLength, tokenText } from './prompt.ts';
+import { checkPromptLength, checkTokenIds, tokenText } from './prompt.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function completions(c: Context<AppEnv>): Promise<Response> {
@@ -38,5 +38,6 @@ function tokenizePrompts(engine: InferenceEngine, body: CompletionRequest): Arra
   if (typeof body.prompt === 'string') return [fromText(body.prompt)];
   if (body.prompt.every((item) => typeof item === 'string')) return (body.prompt as string[]).map(fromText);
   const tokens = body.prompt as number[];
+  checkTokenIds(engine, tokens, 'prompt');
   return [{ tokens, text: engine.tokenizer.decode(tokens, { skipSpecialTokens: false }) }];
 }

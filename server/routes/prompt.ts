@@ -2,7 +2,7 @@
 import type { InferenceEngine } from '../../src/engine/types.ts';
 import { ApiError } from '../errors.ts';
 import type { TokenText } from '../format/logprobs.ts';
-import { messageText, type ChatMessage } from '../protocol/chat.ts';
+import { checkTextOnly, type ChatMessage } from '../protocol/chat.ts';
 
 /** The chat template's rendering of `messages`, ready for generation. */
 export function renderChat(
@@ -10,9 +10,9 @@ export function renderChat(
   messages: readonly ChatMessage[],
   kwargs: Record<string, unknown> | null | undefined,
 ): string {
-  const plain = messages.map((msg, i) => ({ role: msg.role, content: messageText(msg, i) }));
+  messages.forEach(checkTextOnly);
   try {
-    return engine.tokenizer.applyChatTemplate(plain, { ...kwargs, addGenerationPrompt: true });
+    return engine.tokenizer.applyChatTemplate([...messages], { ...kwargs, addGenerationPrompt: true });
   } catch (error) {
     // The template's own checks (roles must alternate, …) are the client's to fix.
     const reason = error instanceof Error ? error.message : 'unknown error';
@@ -34,5 +34,16 @@ export function checkPromptLength(engine: InferenceEngine, tokens: readonly numb
 }
 
 export function tokenText(engine: InferenceEngine): TokenText {
-  return { text: (tokenId) => engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }) };
+  return {
+    text: (tokenId) => engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }),
+    bytes: (tokenId) => engine.tokenizer.tokenBytes(tokenId),
+  };
+}
+
+/** Token-id prompts must name tokens the tokenizer knows (it decodes them for `echo`). */
+export function checkTokenIds(engine: InferenceEngine, tokens: readonly number[], param: string): void {
+  const bad = tokens.findIndex((id) => id >= engine.tokenizer.vocabSize);
+  if (bad >= 0) {
+    throw new ApiError(400, 'INVALID_ARGUMENT', `token id ${tokens[bad]} is outside the vocabulary (0..${engine.tokenizer.vocabSize - 1})`, `${param}[${bad}]`);
+  }
 }
