@@ -3,6 +3,7 @@
 const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
   serve: { describe: 'serve the REST API (xllm serve --help)', load: () => import('./commands/serve.ts') },
   convert: { describe: 'convert a Hugging Face Qwen2 checkpoint to ONNX', load: () => import('./commands/convert.ts') },
+  tokenize: { describe: 'print the token ids of a text (--model DIR "text")', load: () => import('./commands/tokenize.ts') },
 };
 
 async function run(argv: string[]): Promise<number> {
