@@ -57,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       stopping = true;
       logger.info('shutdown', { signal, in_flight: admission.count, deadline_s: config.shutdownTimeoutSeconds });
       admission.draining = true;
-      server.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const finished = await Promise.race([
         admission.idle().then(() => true),
         delay(config.shutdownTimeoutSeconds * 1000).then(() => false),
@@ -67,6 +67,10 @@ export async function main(argv: string[]): Promise<number> {
         admission.cancelAll('the server is shutting down');
         await Promise.race([admission.idle(), delay(5000)]);
       }
+      // Responses that just ended may still be flushing: close connections as they go idle.
+      const closeIdle = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 50);
+      await Promise.race([closed, delay(2000)]);
+      clearInterval(closeIdle);
       if ('closeAllConnections' in server) server.closeAllConnections();
       await engine.then((e) => e.close()).catch(() => undefined);
       logger.info('stopped', {});
