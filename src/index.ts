@@ -1,3 +1,23 @@
 // The engine's public entry point.
 export { Tokenizer, IncrementalDecoder } from './tokenizer/index.ts';
 export type { ChatMessage, ChatContentPart, ChatTemplateOptions, EncodeOptions, DecodeOptions } from './tokenizer/index.ts';
+export { Engine } from './engine/engine.ts';
+export { EngineError, type EngineErrorCode } from './engine/errors.ts';
+export type {
+  BeamParams,
+  Device,
+  EngineObserver,
+  EngineOptions,
+  EngineStats,
+  FinishReason,
+  GeneratedToken,
+  GenerationEvent,
+  GenerationRequest,
+  InferenceEngine,
+  SampleMatch,
+  SampleRequest,
+  SampleResult,
+  TopLogprob,
+  Usage,
+} from './engine/types.ts';
+export { samplingParams, validateSamplingParams, type SamplingParams } from './sampling/params.ts';

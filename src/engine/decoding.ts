@@ -1,0 +1,78 @@
+// The engine's one door to the decoding core (src/sampling, C in WebAssembly): the logits
+// buffer ONNX Runtime writes into, sampling, top logprobs and the beam step.
+import { beamStep, type BeamSurvivor } from '../sampling/beam.ts';
+import type { SamplingParams } from '../sampling/params.ts';
+import { seedRng, type RngState } from '../sampling/rng.ts';
+import { Sampler } from '../sampling/sampler.ts';
+import type { TopLogprob } from './types.ts';
+
+export type Rng = RngState;
+
+export interface SamplingRow {
+  /** Logits row of the buffer. */
+  row: number;
+  params: SamplingParams;
+  promptTokens: number[];
+  outputTokens: number[];
+  rng: Rng;
+  topN: number;
+}
+
+export interface BeamInput {
+  beams: Array<{ score: number; finished: boolean; length: number; row: number | undefined }>;
+  width: number;
+  candidatesPerBeam: number;
+  lengthPenalty?: number;
+  eosTokenIds: number[];
+}
+
+export class Decoding {
+  private constructor(
+    private readonly sampler: Sampler,
+    readonly vocabSize: number,
+    readonly maxRows: number,
+  ) {}
+
+  static async create(vocabSize: number, maxRows: number): Promise<Decoding> {
+    return new Decoding(await Sampler.create(vocabSize, maxRows), vocabSize, maxRows);
+  }
+
+  /** The first `rows` rows of the logits buffer, for ONNX Runtime to write into. */
+  logits(rows: number): Float32Array {
+    return this.sampler.logitsView(rows);
+  }
+
+  copyRow(from: number, to: number): void {
+    const all = this.sampler.logitsView(this.maxRows);
+    all.copyWithin(to * this.vocabSize, from * this.vocabSize, (from + 1) * this.vocabSize);
+  }
+
+  newRng(seed: number | undefined): Rng {
+    return seedRng(seed);
+  }
+
+  sample(rows: SamplingRow[]): Array<{ token: number; logprob: number; top: TopLogprob[] }> {
+    return rows.map((r) => {
+      const params = r.params.topLogprobs === r.topN ? r.params : { ...r.params, topLogprobs: r.topN };
+      const [result] = this.sampler.sample([{ row: r.row, params, promptTokens: r.promptTokens, outputTokens: r.outputTokens, rng: r.rng }]);
+      return { token: result.token, logprob: result.logprob, top: toTop(result.top) };
+    });
+  }
+
+  /** Top n of the raw log_softmax of a row, highest first. */
+  top(row: number, n: number): TopLogprob[] {
+    return n > 0 ? toTop(this.sampler.logSoftmaxTopN(row, n)) : [];
+  }
+
+  logprobOf(row: number, token: number): number {
+    return this.sampler.logprobOf(row, token);
+  }
+
+  beamStep(input: BeamInput): BeamSurvivor[] {
+    return beamStep(this.sampler, input);
+  }
+}
+
+function toTop(top: { ids: ArrayLike<number>; logprobs: ArrayLike<number> }): TopLogprob[] {
+  return Array.from(top.ids, (tokenId, i) => ({ tokenId, logprob: top.logprobs[i] }));
+}

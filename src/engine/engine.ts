@@ -1,0 +1,181 @@
+// The embeddable engine: `Engine.load(dir)` then `generate()` / `sample()`. It owns the model's
+// tokenizer, the ONNX session with its KV slots, the sampler and the step loop.
+import { readManifest } from '../model/manifest.ts';
+import { matchSelector } from '../sampling/selector.ts';
+import { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { Channel } from './channel.ts';
+import { Decoding } from './decoding.ts';
+import { EngineError } from './errors.ts';
+import { ModelRunner } from './model-runner.ts';
+import { Phase, type GenerateRequestState, type SampleRequestState } from './requests.ts';
+import { Scheduler } from './scheduler.ts';
+import type { EngineOptions, EngineStats, GenerationEvent, GenerationRequest, InferenceEngine, SampleRequest, SampleResult } from './types.ts';
+
+const DEFAULT_SLOTS = 8;
+const DEFAULT_MAX_MODEL_LEN = 4096;
+const DEFAULT_QUEUE = 1024;
+const PREFILL_CHUNK = 512;
+/** Logits rows the sampler holds: a decode batch, or a chunk of prompt positions. */
+const MIN_LOGITS_ROWS = 64;
+
+export class Engine implements InferenceEngine {
+  private sleeping: false | 1 | 2 = false;
+
+  private constructor(
+    readonly tokenizer: Tokenizer,
+    readonly maxModelLen: number,
+    /** The execution provider in use (cpu, cuda, webgpu). */
+    readonly device: string,
+    private readonly runner: ModelRunner,
+    private readonly scheduler: Scheduler,
+  ) {}
+
+  static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
+    const manifest = readManifest(modelDir);
+    const slots = options.maxBatchSize ?? DEFAULT_SLOTS;
+    if (!Number.isInteger(slots) || slots < 1) throw new Error(`maxBatchSize must be a positive integer, got ${slots}`);
+    const maxModelLen = Math.min(options.maxModelLen ?? DEFAULT_MAX_MODEL_LEN, manifest.maxPositionEmbeddings);
+    const [tokenizer, runner, decoding] = await Promise.all([
+      Tokenizer.load(modelDir),
+      ModelRunner.load(modelDir, { device: options.device ?? 'cpu', threads: options.threads, slots, maxLength: maxModelLen }),
+      Decoding.create(manifest.vocabSize, Math.max(slots, MIN_LOGITS_ROWS)),
+    ]);
+    const scheduler = new Scheduler(runner, decoding, tokenizer, {
+      slots,
+      maxModelLen,
+      maxQueueLength: options.maxQueueLength ?? DEFAULT_QUEUE,
+      prefixCache: options.enablePrefixCache ?? false,
+      prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
+      observer: options.observer,
+    });
+    return new Engine(tokenizer, maxModelLen, runner.provider, runner, scheduler);
+  }
+
+  generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {
+    this.assertAwake();
+    const prompt = request.promptTokens;
+    this.checkPrompt(prompt);
+    if (prompt.length >= this.maxModelLen) {
+      throw new EngineError(
+        'INVALID_ARGUMENT',
+        `the prompt has ${prompt.length} tokens; this model's maximum context length is ${this.maxModelLen} (prompt plus at least one generated token)`,
+        'prompt',
+      );
+    }
+    const n = request.n ?? 1;
+    const width = request.beam ? request.beam.width : (request.bestOf ?? n);
+    if (width > this.slotCount) {
+      const param = request.beam ? 'beam_width' : request.bestOf !== undefined ? 'best_of' : 'n';
+      throw new EngineError('INVALID_ARGUMENT', `${param} is ${width}; this server runs at most ${this.slotCount} sequences at once`, param);
+    }
+    const state: GenerateRequestState = {
+      kind: request.beam ? 'beam' : 'generate',
+      id: request.requestId,
+      request,
+      promptTokens: prompt,
+      arrival: performance.now(),
+      phase: Phase.Waiting,
+      slots: [],
+      sequences: [],
+      cachedTokens: 0,
+      logitsWanted: new Set(request.promptLogprobs !== undefined ? prompt.slice(0, -1).map((_, q) => q) : []),
+      cancelled: false,
+      channel: new Channel<GenerationEvent>(),
+      width,
+      maxTokens: Math.min(request.maxTokens ?? Infinity, this.maxModelLen - prompt.length),
+      promptLogprobs: [null],
+      buffered: request.beam !== undefined || width > n,
+    };
+    this.scheduler.submit(state);
+    const cancel = () => this.scheduler.cancel(state);
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    if (options.signal?.aborted) cancel();
+    return this.events(state, () => options.signal?.removeEventListener('abort', cancel));
+  }
+
+  /** The channel's events; a consumer that stops early cancels the request. */
+  private async *events(state: GenerateRequestState, cleanup: () => void): AsyncGenerator<GenerationEvent> {
+    try {
+      yield* state.channel;
+    } finally {
+      cleanup();
+      if (state.phase !== Phase.Done) this.scheduler.cancel(state);
+    }
+  }
+
+  async sample(request: SampleRequest): Promise<SampleResult> {
+    this.assertAwake();
+    const { tokenIds, matchPositions } = matchSelector(request.prompt, request.selector, this.tokenizer);
+    if (tokenIds.length > this.maxModelLen) {
+      throw new EngineError('INVALID_ARGUMENT', `the prompt has ${tokenIds.length} tokens; this model's maximum context length is ${this.maxModelLen}`, 'prompt');
+    }
+    if (matchPositions.length === 0) return { promptTokens: tokenIds.length, matches: [] };
+    return new Promise<SampleResult>((resolve, reject) => {
+      const state: SampleRequestState = {
+        kind: 'sample',
+        id: request.requestId,
+        promptTokens: tokenIds,
+        arrival: performance.now(),
+        phase: Phase.Waiting,
+        slots: [],
+        sequences: [],
+        cachedTokens: 0,
+        logitsWanted: new Set(matchPositions.filter((p) => p > 0).map((p) => p - 1)),
+        cancelled: false,
+        matchPositions,
+        topN: request.logprobs,
+        matches: new Map(),
+        resolve: (matches) => resolve({ promptTokens: tokenIds.length, matches }),
+        reject,
+      };
+      this.scheduler.submit(state);
+    });
+  }
+
+  async sleep(level: 1 | 2): Promise<void> {
+    if (this.sleeping) return;
+    if (this.scheduler.runningCount + this.scheduler.waitingCount > 0) {
+      throw new EngineError('FAILED_PRECONDITION', 'cannot sleep while requests are in flight');
+    }
+    this.sleeping = level;
+    this.scheduler.pause();
+    await this.runner.release(level);
+  }
+
+  async wakeUp(): Promise<void> {
+    if (!this.sleeping) return;
+    await this.runner.restore();
+    this.sleeping = false;
+    this.scheduler.resume();
+  }
+
+  stats(): EngineStats {
+    return {
+      running: this.scheduler.runningCount,
+      waiting: this.scheduler.waitingCount,
+      slotsUsedRatio: this.scheduler.slotsUsed / this.slotCount,
+      prefixCacheHits: this.scheduler.prefixCacheHits,
+      sleeping: this.sleeping,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.scheduler.close();
+    await this.runner.release(2);
+  }
+
+  private get slotCount(): number {
+    return this.scheduler.slotCount;
+  }
+
+  private assertAwake(): void {
+    if (this.sleeping) throw new EngineError('UNAVAILABLE', 'Model is currently in sleep state.');
+  }
+
+  private checkPrompt(tokens: number[]): void {
+    if (tokens.length === 0) throw new EngineError('INVALID_ARGUMENT', 'the prompt is empty', 'prompt');
+    const vocab = this.runner.manifest.vocabSize;
+    const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+    if (bad !== undefined) throw new EngineError('INVALID_ARGUMENT', `token id ${bad} is outside the vocabulary (0..${vocab - 1})`, 'prompt');
+  }
+}

@@ -1,0 +1,349 @@
+// The step loop. Each turn: admit waiting requests into free KV slots, run one prefill chunk
+// (so a long prompt never freezes other streams), then one decode step over every running
+// sequence at once (continuous batching). A request's slots are freed the step it ends or is
+// cancelled.
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { Decoding } from './decoding.ts';
+import { EngineError } from './errors.ts';
+import type { ModelRunner } from './model-runner.ts';
+import { Phase, type GenerateRequestState, type RequestState, type SampleRequestState } from './requests.ts';
+import { Sequence } from './sequence.ts';
+import { SequenceStepper } from './sequence-stepper.ts';
+import type { EngineObserver, TopLogprob } from './types.ts';
+
+export interface SchedulerOptions {
+  slots: number;
+  maxModelLen: number;
+  maxQueueLength: number;
+  prefixCache: boolean;
+  /** Prompt tokens per prefill forward pass. */
+  prefillChunk: number;
+  observer?: EngineObserver;
+}
+
+export class Scheduler {
+  private readonly waiting: RequestState[] = [];
+  private readonly running: RequestState[] = [];
+  private readonly owner: (RequestState | null)[];
+  /** Tokens whose KV a free slot still holds (the prefix cache). */
+  private readonly slotContent: number[][];
+  private readonly steppers = new WeakMap<GenerateRequestState, SequenceStepper>();
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private paused = false;
+  private readonly loopDone: Promise<void>;
+  prefixCacheHits = 0;
+
+  constructor(
+    private readonly runner: ModelRunner,
+    private readonly decoding: Decoding,
+    private readonly tokenizer: Tokenizer,
+    private readonly options: SchedulerOptions,
+  ) {
+    this.owner = new Array(options.slots).fill(null);
+    this.slotContent = Array.from({ length: options.slots }, () => []);
+    this.loopDone = this.loop();
+  }
+
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+  get runningCount(): number {
+    return this.running.length;
+  }
+  get slotCount(): number {
+    return this.owner.length;
+  }
+  get slotsUsed(): number {
+    return this.owner.filter((o) => o !== null).length;
+  }
+
+  submit(state: RequestState): void {
+    if (this.waiting.length >= this.options.maxQueueLength) {
+      throw new EngineError('RESOURCE_EXHAUSTED', 'The number of concurrent requests has reached the limit.');
+    }
+    this.waiting.push(state);
+    this.poke();
+  }
+
+  /** Marks a request cancelled; its slots are freed at the start of the next step. */
+  cancel(state: RequestState): void {
+    state.cancelled = true;
+    this.poke();
+  }
+
+  /** Sleep: stop stepping (the engine refuses new work first) and forget the KV contents. */
+  pause(): void {
+    this.paused = true;
+    for (const content of this.slotContent) content.length = 0;
+  }
+  resume(): void {
+    this.paused = false;
+    this.poke();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const state of [...this.waiting, ...this.running]) this.fail(state, new EngineError('CANCELLED', 'engine closed'));
+    this.poke();
+    await this.loopDone;
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      this.dropCancelled();
+      if (!this.paused) this.admit();
+      const prefill = this.paused ? undefined : this.running.find((s) => s.phase === Phase.Prefill);
+      const decoding = this.paused ? [] : this.running.filter((s) => s.phase === Phase.Decode);
+      if (!prefill && decoding.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      try {
+        if (prefill) await this.prefillChunk(prefill);
+        const decode = this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && s.kind !== 'sample');
+        if (decode.length > 0) await this.decodeStep(decode);
+      } catch (error) {
+        // A failed forward pass poisons only the requests in it; the loop goes on.
+        const failure = new EngineError('INTERNAL', `inference failed: ${(error as Error).message}`);
+        for (const state of [...this.running]) if (state.phase !== Phase.Done) this.fail(state, failure);
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // let HTTP work run between steps
+    }
+  }
+
+  private dropCancelled(): void {
+    for (const state of [...this.waiting, ...this.running]) {
+      if (state.cancelled && state.phase !== Phase.Done) this.fail(state, new EngineError('CANCELLED', 'request cancelled'));
+    }
+  }
+
+  // ---- admission -------------------------------------------------------------------------
+
+  private admit(): void {
+    while (this.waiting.length > 0) {
+      const state = this.waiting[0];
+      const free = this.owner.flatMap((o, slot) => (o === null ? [slot] : []));
+      const needed = state.kind === 'sample' ? 1 : state.width;
+      if (free.length < needed) return; // first come, first served
+      this.waiting.shift();
+      const primary = this.pickPrimarySlot(state, free);
+      const others = free.filter((s) => s !== primary).slice(0, needed - 1);
+      state.slots = [primary, ...others];
+      for (const slot of state.slots) this.owner[slot] = state;
+      const seq = new Sequence(0, primary, state.promptTokens);
+      seq.cached = state.cachedTokens;
+      if (seq.cached > 0) this.prefixCacheHits++;
+      state.sequences = [seq];
+      state.phase = Phase.Prefill;
+      this.running.push(state);
+      this.options.observer?.onQueued?.(state.id, (performance.now() - state.arrival) / 1000);
+    }
+  }
+
+  /** The free slot holding the longest prefix of this prompt (prefix cache), else the lowest. */
+  private pickPrimarySlot(state: RequestState, free: number[]): number {
+    state.cachedTokens = 0;
+    const usable = this.options.prefixCache && !(state.kind !== 'sample' && state.request.promptLogprobs !== undefined);
+    if (!usable) return free[0];
+    let best = free[0];
+    let bestLength = 0;
+    // Keep at least the last prompt token to compute: its logits start the generation.
+    const limit = state.promptTokens.length - 1;
+    for (const slot of free) {
+      const content = this.slotContent[slot];
+      let n = 0;
+      while (n < limit && n < content.length && content[n] === state.promptTokens[n]) n++;
+      if (n > bestLength) [best, bestLength] = [slot, n];
+    }
+    state.cachedTokens = bestLength;
+    return best;
+  }
+
+  // ---- prefill ---------------------------------------------------------------------------
+
+  private async prefillChunk(state: RequestState): Promise<void> {
+    const seq = state.sequences[0];
+    const prompt = state.promptTokens;
+    const start = seq.cached;
+    let end = Math.min(prompt.length, start + this.options.prefillChunk);
+    // Positions whose logits this chunk keeps; a chunk never keeps more rows than the buffer holds.
+    const keep: number[] = [];
+    for (let q = start; q < end; q++) {
+      if (state.logitsWanted.has(q) || q === prompt.length - 1) {
+        if (keep.length === this.decoding.maxRows) {
+          end = q;
+          break;
+        }
+        keep.push(q);
+      }
+    }
+    const positions = Array.from({ length: end - start }, (_, i) => start + i);
+    await this.runner.forward({
+      firstSlot: seq.slot,
+      rows: 1,
+      seq: end - start,
+      tokens: prompt.slice(start, end),
+      positions,
+      totals: [end],
+      logitsAt: keep.map((q) => q - start),
+      logits: this.decoding.logits(keep.length),
+    });
+    seq.cached = end;
+    if (state.cancelled) return;
+    keep.forEach((q, row) => this.keepPromptLogits(state, q, row));
+    if (end === prompt.length) this.finishPrefill(state, keep.length - 1);
+  }
+
+  /** Logits at prompt position q predict token q + 1: prompt logprobs, or a /v1/sample match. */
+  private keepPromptLogits(state: RequestState, q: number, row: number): void {
+    if (!state.logitsWanted.has(q)) return;
+    if (state.kind === 'sample') {
+      state.matches.set(q + 1, this.decoding.top(row, state.topN));
+    } else {
+      const n = state.request.promptLogprobs ?? 0;
+      const tokenId = state.promptTokens[q + 1];
+      state.promptLogprobs[q + 1] = { tokenId, logprob: this.decoding.logprobOf(row, tokenId), top: this.decoding.top(row, n) };
+    }
+  }
+
+  private finishPrefill(state: RequestState, lastRow: number): void {
+    if (state.kind === 'sample') {
+      this.finishSample(state);
+      return;
+    }
+    state.channel.push({
+      type: 'prompt',
+      promptTokens: state.promptTokens.length,
+      cachedTokens: state.cachedTokens,
+      ...(state.request.promptLogprobs !== undefined ? { promptLogprobs: state.promptLogprobs } : {}),
+    });
+    const stepper = new SequenceStepper(state, this.tokenizer, this.decoding, this.options.maxModelLen);
+    this.steppers.set(state, stepper);
+    state.phase = Phase.Decode;
+    // Every sequence starts from the prompt's KV: copy it into the sibling slots.
+    const primary = state.sequences[0];
+    const siblings = state.slots.slice(1).map((slot, i) => {
+      this.runner.kv!.copySlot(primary.slot, slot, primary.cached);
+      const s = new Sequence(i + 1, slot, state.promptTokens);
+      s.cached = primary.cached;
+      return s;
+    });
+    if (state.kind === 'beam') {
+      stepper.startBeams(lastRow, siblings);
+    } else {
+      state.sequences.push(...siblings);
+      stepper.sampleFirst(lastRow);
+    }
+    this.afterStep(state);
+  }
+
+  private finishSample(state: SampleRequestState): void {
+    const matches = state.matchPositions.map((position) => ({ position, top: state.matches.get(position) ?? ([] as TopLogprob[]) }));
+    this.release(state);
+    state.resolve(matches);
+  }
+
+  // ---- decode ----------------------------------------------------------------------------
+
+  private async decodeStep(states: GenerateRequestState[]): Promise<void> {
+    const live = states.flatMap((state) => state.sequences.filter((s) => s.finish === null).map((seq) => ({ state, seq })));
+    if (live.length === 0) return;
+    const slots = live.map((l) => l.seq.slot);
+    const first = Math.min(...slots);
+    const rows = Math.max(...slots) - first + 1;
+    const tokens = new Array<number>(rows).fill(0);
+    const positions = new Array<number>(rows).fill(0);
+    const totals = new Array<number>(rows).fill(1);
+    for (let r = 0; r < rows; r++) {
+      if (!slots.includes(first + r)) positions[r] = this.idlePosition(first + r);
+      totals[r] = positions[r] + 1;
+    }
+    for (const { seq } of live) {
+      const r = seq.slot - first;
+      tokens[r] = seq.lastToken;
+      positions[r] = seq.cached;
+      totals[r] = seq.cached + 1;
+    }
+    await this.runner.forward({
+      firstSlot: first,
+      rows,
+      seq: 1,
+      tokens,
+      positions,
+      totals,
+      logitsAt: slots.map((s) => s - first),
+      logits: this.decoding.logits(live.length),
+    });
+    for (const { seq } of live) seq.cached += 1;
+    const rowOf = new Map(live.map((l, row) => [l.seq, row]));
+    for (const state of states) {
+      if (state.cancelled) continue;
+      this.steppers.get(state)!.step(rowOf, this.runner.kv!);
+      this.afterStep(state);
+    }
+  }
+
+  /**
+   * A slot inside the decode window that no live sequence uses still computes a dummy token.
+   * It goes where it harms nothing: the next position of a slot being prefilled (the prefill
+   * overwrites it), else position 0 (a free slot's cached prefix is forgotten).
+   */
+  private idlePosition(slot: number): number {
+    const owner = this.owner[slot];
+    const seq = owner?.phase === Phase.Prefill ? owner.sequences[0] : undefined;
+    if (seq && seq.slot === slot) return seq.cached;
+    if (!owner) this.slotContent[slot].length = 0;
+    // A finished sequence's KV is no longer valid for the prefix cache either.
+    for (const s of owner?.sequences ?? []) if (s.slot === slot) s.cached = 0;
+    return 0;
+  }
+
+  private afterStep(state: GenerateRequestState): void {
+    const now = performance.now();
+    if (state.firstTokenAt === undefined) {
+      state.firstTokenAt = now;
+      this.options.observer?.onFirstToken?.(state.id, (now - state.arrival) / 1000);
+    } else if (state.lastTokenAt !== undefined) {
+      this.options.observer?.onInterToken?.(state.id, (now - state.lastTokenAt) / 1000);
+    }
+    state.lastTokenAt = now;
+    const stepper = this.steppers.get(state)!;
+    if (!stepper.done) return;
+    const usage = stepper.finish();
+    this.release(state);
+    state.channel.push({ type: 'usage', usage });
+    state.channel.close();
+    this.options.observer?.onFinished?.(state.id, {
+      seconds: (now - state.arrival) / 1000,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      cachedTokens: usage.cachedTokens,
+    });
+  }
+
+  // ---- ending ----------------------------------------------------------------------------
+
+  private release(state: RequestState): void {
+    state.phase = Phase.Done;
+    const at = this.running.indexOf(state);
+    if (at >= 0) this.running.splice(at, 1);
+    const queued = this.waiting.indexOf(state);
+    if (queued >= 0) this.waiting.splice(queued, 1);
+    for (const seq of state.sequences) this.slotContent[seq.slot] = seq.tokens.slice(0, seq.cached);
+    for (const slot of state.slots) if (this.owner[slot] === state) this.owner[slot] = null;
+    state.slots = [];
+  }
+
+  private fail(state: RequestState, error: EngineError): void {
+    this.release(state);
+    if (state.kind === 'sample') state.reject(error);
+    else state.channel.fail(error);
+  }
+}

@@ -1,0 +1,201 @@
+// What one request does with each step's logits: sampling (n, best_of) draws a token per
+// sequence; beam search keeps the best `width` continuations. Either way every new token goes
+// through the same finish checks (EOS, stop ids, stop strings, max_tokens, context end).
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { Decoding, Rng } from './decoding.ts';
+import type { KvCache } from './kv-cache.ts';
+import type { GenerateRequestState } from './requests.ts';
+import { Sequence } from './sequence.ts';
+import { finalText, TextOutput, type TextOptions } from './text-output.ts';
+import type { FinishReason, GeneratedToken, Usage } from './types.ts';
+
+export class SequenceStepper {
+  private readonly outputs = new Map<Sequence, TextOutput>();
+  private readonly rngs = new Map<Sequence, Rng>();
+  private readonly textOptions: TextOptions;
+  private readonly eos: Set<number>;
+  private readonly stopIds: Set<number>;
+
+  constructor(
+    private readonly state: GenerateRequestState,
+    private readonly tokenizer: Tokenizer,
+    private readonly decoding: Decoding,
+    private readonly maxModelLen: number,
+  ) {
+    const r = state.request;
+    this.textOptions = { skipSpecialTokens: r.skipSpecialTokens ?? true, stop: r.stop ?? [], includeStopStrInOutput: r.includeStopStrInOutput ?? false };
+    this.eos = new Set(r.ignoreEos ? [] : tokenizer.eosTokenIds);
+    this.stopIds = new Set(r.stopTokenIds ?? []);
+  }
+
+  get done(): boolean {
+    return this.state.sequences.every((s) => s.finish !== null);
+  }
+
+  // ---- sampling --------------------------------------------------------------------------
+
+  /** The first token of every sequence, all drawn from the prompt's last logits row. */
+  sampleFirst(lastRow: number): void {
+    const seqs = this.state.sequences;
+    const seed = this.state.request.sampling.seed;
+    seqs.forEach((seq, i) => {
+      // Sequence i draws from its own stream, so choices differ yet a seed repeats them all.
+      this.rngs.set(seq, this.decoding.newRng(seed === undefined ? undefined : seed + i));
+      if (i !== lastRow) this.decoding.copyRow(lastRow, i);
+    });
+    const rows = new Map(seqs.map((seq, i) => [seq, i]));
+    this.sampleRows(rows);
+  }
+
+  step(rowOf: Map<Sequence, number>, kv: KvCache): void {
+    if (this.state.kind === 'beam') this.beamStep(rowOf, kv);
+    else this.sampleRows(rowOf);
+  }
+
+  private sampleRows(rowOf: Map<Sequence, number>): void {
+    const live = this.state.sequences.filter((s) => s.finish === null);
+    const topN = this.state.request.logprobs ?? 0;
+    const results = this.decoding.sample(
+      live.map((seq) => ({
+        row: rowOf.get(seq)!,
+        params: this.state.request.sampling,
+        promptTokens: this.state.promptTokens,
+        outputTokens: seq.outputTokens,
+        rng: this.rngs.get(seq)!,
+        topN,
+      })),
+    );
+    live.forEach((seq, i) => this.accept(seq, results[i]));
+  }
+
+  private accept(seq: Sequence, result: { token: number; logprob: number; top: GeneratedToken['top'] }): void {
+    const wantLogprobs = this.state.request.logprobs !== undefined;
+    const generated: GeneratedToken = wantLogprobs ? { tokenId: result.token, logprob: result.logprob, top: result.top } : { tokenId: result.token };
+    seq.tokens.push(result.token);
+    seq.generated.push(generated);
+    seq.cumulativeLogprob += result.logprob;
+    let output = this.outputs.get(seq);
+    if (!output) this.outputs.set(seq, (output = new TextOutput(this.tokenizer, this.textOptions)));
+
+    let reason: FinishReason | null = this.eos.has(result.token) || this.stopIds.has(result.token) ? 'stop' : null;
+    let text = '';
+    if (reason === null) {
+      const pushed = output.push(result.token);
+      text = pushed.text;
+      if (pushed.stopped) reason = 'stop';
+    }
+    reason ??= this.lengthReached(seq);
+    const stoppedByString = reason === 'stop' && !this.eos.has(result.token) && !this.stopIds.has(result.token);
+    if (reason !== null && !stoppedByString) text += output.flush();
+    seq.text += text;
+    seq.finish = reason;
+    if (this.state.buffered) return;
+    this.state.channel.push({ type: 'delta', index: seq.index, text, tokens: [generated] });
+    if (reason !== null) this.state.channel.push({ type: 'finish', index: seq.index, reason, text: '' });
+  }
+
+  private lengthReached(seq: Sequence): FinishReason | null {
+    const produced = seq.tokens.length - seq.promptLength;
+    return produced >= this.state.maxTokens || seq.tokens.length >= this.maxModelLen ? 'length' : null;
+  }
+
+  // ---- beam search -----------------------------------------------------------------------
+
+  /** The prompt's last row seeds the beams: its best `width` tokens, one beam each. */
+  startBeams(lastRow: number, siblings: Sequence[]): void {
+    const root = this.state.sequences[0];
+    this.advanceBeams([root], new Map([[root, lastRow]]), siblings.map((s) => s.slot), null);
+  }
+
+  private beamStep(rowOf: Map<Sequence, number>, kv: KvCache): void {
+    this.advanceBeams(this.state.sequences, rowOf, [], kv);
+  }
+
+  /**
+   * One beam-search step over `beams` (live ones have a logits row). Survivors that continue a
+   * parent whose slot another survivor already took get a spare slot and a copy of the
+   * parent's KV (when `kv` is given; the seeding step's spare slots already hold the prompt).
+   */
+  private advanceBeams(beams: Sequence[], rowOf: Map<Sequence, number>, spareSlots: number[], kv: KvCache | null): void {
+    const { beam, logprobs } = this.state.request;
+    const params = beam!;
+    const survivors = this.decoding.beamStep({
+      beams: beams.map((b) => ({ score: b.cumulativeLogprob, finished: b.finish !== null, length: b.tokens.length - b.promptLength, row: rowOf.get(b) })),
+      width: params.width,
+      candidatesPerBeam: params.candidatesPerBeam,
+      lengthPenalty: params.lengthPenalty,
+      eosTokenIds: [...this.eos],
+    });
+    const kept = new Set(survivors.filter((s) => s.token < 0).map((s) => beams[s.parent]));
+    const claimed = new Set<Sequence>();
+    const spare = [
+      ...spareSlots,
+      ...beams.filter((b) => !kept.has(b) && !survivors.some((s) => s.token >= 0 && beams[s.parent] === b)).map((b) => b.slot),
+    ];
+    // Forks first, from parents not yet extended in place.
+    const plan = survivors.map((s) => {
+      if (s.token < 0) return { survivor: s, seq: beams[s.parent] };
+      const parent = beams[s.parent];
+      if (!claimed.has(parent)) {
+        claimed.add(parent);
+        return { survivor: s, seq: parent, inPlace: true };
+      }
+      const slot = spare.shift()!;
+      kv?.copySlot(parent.slot, slot, parent.cached);
+      return { survivor: s, seq: parent.fork(0, slot) };
+    });
+    const topN = logprobs ?? 0;
+    const next: Sequence[] = [];
+    for (const { survivor, seq } of plan) {
+      if (survivor.token >= 0) {
+        const row = rowOf.get(beams[survivor.parent])!;
+        const logprob = this.decoding.logprobOf(row, survivor.token);
+        seq.tokens.push(survivor.token);
+        seq.generated.push({ tokenId: survivor.token, logprob, top: this.decoding.top(row, topN) });
+        seq.cumulativeLogprob += logprob;
+        if (survivor.finished || this.stopIds.has(survivor.token)) seq.finish = 'stop';
+        else if (this.textOptions.stop.length > 0 && finalText(this.tokenizer, seq.outputTokens, this.textOptions).stopped) seq.finish = 'stop';
+        else seq.finish = this.lengthReached(seq);
+      }
+      next.push(seq);
+    }
+    this.state.sequences = next;
+  }
+
+  // ---- the end ---------------------------------------------------------------------------
+
+  /** Emits what was held back (best_of, beams) and returns the usage. */
+  finish(): Usage {
+    const state = this.state;
+    let returned = state.sequences;
+    if (state.kind === 'beam') {
+      returned = [...state.sequences].sort((a, b) => this.beamScore(b) - this.beamScore(a));
+      for (const seq of returned) {
+        const tokens = seq.outputTokens.filter((t) => !(this.eos.has(t) || this.stopIds.has(t)));
+        seq.text = finalText(this.tokenizer, tokens, this.textOptions).text;
+        if (state.request.logprobs === undefined) for (const g of seq.generated) (delete g.logprob, delete g.top);
+      }
+    } else if (state.buffered) {
+      const mean = (s: Sequence) => s.cumulativeLogprob / Math.max(1, s.generated.length);
+      returned = [...state.sequences].sort((a, b) => mean(b) - mean(a)).slice(0, state.request.n ?? 1);
+    }
+    if (state.buffered) {
+      returned.forEach((seq, index) => {
+        state.channel.push({ type: 'delta', index, text: seq.text, tokens: seq.generated });
+        state.channel.push({ type: 'finish', index, reason: seq.finish!, text: '' });
+      });
+    }
+    const counted = state.kind === 'beam' ? returned : state.sequences;
+    return {
+      promptTokens: state.promptTokens.length,
+      completionTokens: counted.reduce((sum, s) => sum + s.generated.length, 0),
+      cachedTokens: state.cachedTokens,
+    };
+  }
+
+  private beamScore(seq: Sequence): number {
+    const penalty = this.state.request.beam?.lengthPenalty;
+    const length = Math.max(1, seq.generated.length);
+    return penalty === undefined ? seq.cumulativeLogprob : seq.cumulativeLogprob / Math.pow(length, penalty);
+  }
+}

@@ -1,0 +1,134 @@
+// The engine's public request/response shapes. They know nothing of HTTP: the server maps
+// API fields onto them (server/protocol/*) and maps events back onto API responses.
+import type { SamplingParams } from '../sampling/params.ts';
+
+export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+
+export interface EngineOptions {
+  device?: Device;
+  /** Intra-op threads for ONNX Runtime (default: the machine's cores). */
+  threads?: number;
+  /** KV slots = rows decoded together (default 8). */
+  maxBatchSize?: number;
+  /** Tokens per slot, prompt + output (default: the model's max positions, capped at 4096). */
+  maxModelLen?: number;
+  /** Requests allowed to wait for a slot before `RESOURCE_EXHAUSTED` (default 1024). */
+  maxQueueLength?: number;
+  enablePrefixCache?: boolean;
+  /** Prompt tokens per prefill forward pass, between decode steps (default 512). */
+  prefillChunkTokens?: number;
+  /** Receives timings for the server's metrics; never prompt or completion text. */
+  observer?: EngineObserver;
+}
+
+export interface EngineObserver {
+  onQueued?(requestId: string, seconds: number): void;
+  onFirstToken?(requestId: string, seconds: number): void;
+  onInterToken?(requestId: string, seconds: number): void;
+  onFinished?(requestId: string, info: { seconds: number; promptTokens: number; completionTokens: number; cachedTokens: number }): void;
+}
+
+export interface BeamParams {
+  width: number;
+  /** Candidates each live beam proposes per step (≥ 1; API default: the width). */
+  candidatesPerBeam: number;
+  /** score / len^lengthPenalty when set; plain cumulative logprob otherwise. */
+  lengthPenalty?: number;
+}
+
+export interface GenerationRequest {
+  requestId: string;
+  promptTokens: number[];
+  sampling: SamplingParams;
+  /** Undefined: until EOS or the end of the context. */
+  maxTokens?: number;
+  stop?: string[];
+  stopTokenIds?: number[];
+  ignoreEos?: boolean;
+  includeStopStrInOutput?: boolean;
+  skipSpecialTokens?: boolean;
+  /** Choices returned (default 1). */
+  n?: number;
+  /** Sequences generated to pick the n best by mean logprob from (≥ n). */
+  bestOf?: number;
+  /** Top logprobs per generated token: undefined = none, 0 = only the chosen token's. */
+  logprobs?: number;
+  /** Same for the prompt's tokens (completions `echo` with `logprobs`). */
+  promptLogprobs?: number;
+  beam?: BeamParams;
+}
+
+export interface TopLogprob {
+  tokenId: number;
+  logprob: number;
+}
+
+export interface GeneratedToken {
+  tokenId: number;
+  /** Raw model log_softmax of the token; present when logprobs were asked for. */
+  logprob?: number;
+  top?: TopLogprob[];
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export type GenerationEvent =
+  /** First event: the prompt was admitted and prefilled. */
+  | { type: 'prompt'; promptTokens: number; cachedTokens: number; promptLogprobs?: Array<GeneratedToken | null> }
+  /** New tokens of one choice and the text they complete (never a split UTF-8 character; may be ''). */
+  | { type: 'delta'; index: number; text: string; tokens: GeneratedToken[] }
+  /** A choice ended; `text` is the last text held back until now (may be ''). */
+  | { type: 'finish'; index: number; reason: FinishReason; text: string }
+  /** Last event. */
+  | { type: 'usage'; usage: Usage };
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}
+
+export interface SampleRequest {
+  requestId: string;
+  prompt: string;
+  /** The literal to match (API.md `/v1/sample`). */
+  selector: string;
+  /** Top logprobs per match, 1..5. */
+  logprobs: number;
+}
+
+export interface SampleMatch {
+  /** Token position of the match in the prompt. */
+  position: number;
+  /** Top `logprobs` of the raw log_softmax predicting that position, highest first; empty at position 0. */
+  top: TopLogprob[];
+}
+
+export interface SampleResult {
+  promptTokens: number;
+  matches: SampleMatch[];
+}
+
+export interface EngineStats {
+  running: number;
+  waiting: number;
+  slotsUsedRatio: number;
+  prefixCacheHits: number;
+  sleeping: false | 1 | 2;
+}
+
+/**
+ * What the server needs of an engine (`Engine` in engine.ts implements it). The tokenizer is
+ * the model's own: the server renders chat templates and counts tokens with it.
+ */
+export interface InferenceEngine {
+  readonly tokenizer: import('../tokenizer/tokenizer.ts').Tokenizer;
+  /** Tokens per sequence, prompt + output. */
+  readonly maxModelLen: number;
+  generate(request: GenerationRequest, options?: { signal?: AbortSignal }): AsyncIterable<GenerationEvent>;
+  sample(request: SampleRequest): Promise<SampleResult>;
+  sleep(level: 1 | 2): Promise<void>;
+  wakeUp(): Promise<void>;
+  stats(): EngineStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,68 @@
+// The step loop under load: cancellation frees slots, many requests through few slots all
+// finish correctly, the prefix cache changes nothing but the work done.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EngineError } from '../../src/engine/errors.ts';
+import { collect, greedyRequest, loadTiny, randomTokens } from './helpers.ts';
+
+/** Waits (a bounded number of event-loop turns) until the step loop has caught up. */
+async function settled(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+test('cancelling a stream frees its slot', async () => {
+  const engine = await loadTiny({ maxBatchSize: 2 });
+  const controller = new AbortController();
+  let deltas = 0;
+  let error: unknown;
+  try {
+    for await (const event of engine.generate(greedyRequest('c', randomTokens(3, 10), 1000), { signal: controller.signal })) {
+      if (event.type === 'delta' && ++deltas === 2) controller.abort();
+    }
+  } catch (e) {
+    error = e;
+  }
+  assert.instance(error, EngineError);
+  assert.is((error as EngineError).code, 'CANCELLED');
+  assert.ok(deltas <= 3, `stopped within a step (saw ${deltas} deltas)`);
+  assert.equal([engine.stats().running, engine.stats().slotsUsedRatio], [0, 0]);
+
+  // A consumer that simply stops reading cancels too.
+  for await (const event of engine.generate(greedyRequest('d', randomTokens(4, 10), 1000))) if (event.type === 'delta') break;
+  await settled(() => engine.stats().running === 0);
+  assert.equal([engine.stats().running, engine.stats().slotsUsedRatio], [0, 0]);
+  await engine.close();
+});
+
+test('200 requests of random sizes through a 4-slot engine all finish with the results they get alone', async () => {
+  const engine = await loadTiny({ maxBatchSize: 4, prefillChunkTokens: 16 });
+  const requests = Array.from({ length: 200 }, (_, i) => greedyRequest(`r${i}`, randomTokens(1000 + (i % 25), 1 + (((i % 25) * 7) % 40)), 1 + (i % 6)));
+  // Greedy output with max_tokens m is the first m tokens of the longest run.
+  const alone = new Map<string, number[]>();
+  for (const r of requests.slice(0, 25)) alone.set(r.promptTokens.join(), (await collect(engine.generate({ ...r, maxTokens: 6 }))).tokens[0]);
+  const results = await Promise.all(requests.map((r) => collect(engine.generate(r))));
+  results.forEach((result, i) => {
+    const expected = alone.get(requests[i].promptTokens.join())!.slice(0, requests[i].maxTokens);
+    assert.equal(result.tokens[0], expected, `request ${i}`);
+  });
+  assert.equal([engine.stats().running, engine.stats().waiting, engine.stats().slotsUsedRatio], [0, 0, 0]);
+  await engine.close();
+});
+
+test('a prefix-cache hit gives the same tokens as a miss', async () => {
+  const cached = await loadTiny({ maxBatchSize: 2, enablePrefixCache: true });
+  const plain = await loadTiny({ maxBatchSize: 2 });
+  const shared = randomTokens(77, 30);
+  const first = [...shared, ...randomTokens(78, 5)];
+  const second = [...shared, ...randomTokens(79, 6)];
+  await collect(cached.generate(greedyRequest('a', first, 4)));
+  const hit = await collect(cached.generate(greedyRequest('b', second, 8)));
+  const miss = await collect(plain.generate(greedyRequest('b', second, 8)));
+  const usage = hit.events.at(-1)!;
+  assert.ok(usage.type === 'usage' && usage.usage.cachedTokens >= shared.length, 'the shared prefix came from the cache');
+  assert.is(cached.stats().prefixCacheHits, 1);
+  assert.equal(hit.tokens, miss.tokens);
+  await Promise.all([cached.close(), plain.close()]);
+});
+
+test.run();
