@@ -167,7 +167,6 @@ static int prepare(xl_sampler *s, const float *row, const xl_sample_params *p, c
     kept->count = 1;
     kept->token = first_index_of(proc, s->vocab, max);
     kept->mass = 1;
-    kept->full_mass = 0;
     return XL_OK;
   }
   return xl_truncate(s, proc, max, p, kept);
@@ -233,19 +232,13 @@ static int check_row(const xl_sampler *s, int row) {
 int xl_sampler_sample(xl_sampler *s, int row, xl_sample_params *params, int top_n, xl_sample_result *out) {
   if (check_row(s, row) < 0 || top_n < 0 || top_n > XL_MAX_TOP_N) return XL_ERR_BAD_ARG;
   const float *logits = s->logits + (size_t)row * (size_t)s->vocab;
+  double stats[2];
+  int status = xl_row_stats(logits, s->vocab, stats);
+  if (status < 0) return status;
   const float *proc;
   xl_kept_set kept;
-  int status = prepare(s, logits, params, &proc, &kept);
+  status = prepare(s, logits, params, &proc, &kept);
   if (status < 0) return status;
-  double stats[2];
-  if (proc == logits && kept.mode != XL_KEEP_ONE) {
-    // No processor changed the row: the truncation pass already has its normaliser.
-    stats[0] = xl_row_max(logits, s->vocab);
-    stats[1] = log(kept.full_mass);
-  } else {
-    status = xl_row_stats(logits, s->vocab, stats);
-    if (status < 0) return status;
-  }
   const int32_t token = draw(s, &kept, params->rng);
   if (token < 0) return XL_ERR_ALL_MASKED;
   out->token = token;

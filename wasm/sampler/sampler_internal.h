@@ -24,8 +24,7 @@ typedef struct {
   int mode;       // XL_KEEP_*
   int count;      // kept tokens
   int32_t token;  // XL_KEEP_ONE: the token
-  double mass;       // sum of the kept weights
-  double full_mass;  // sum of all weights: log_softmax(proc) = proc - max - log(full_mass)
+  double mass;    // sum of the kept weights
 } xl_kept_set;
 
 enum {

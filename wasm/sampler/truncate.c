@@ -1,7 +1,6 @@
 // Top-k, top-p and min-p truncation (vLLM's order) without sorting the whole vocabulary:
-// a small top-k comes from one threshold scan; otherwise candidates above a logit
-// threshold are collected, widening it until they provably hold the kept set, and only
-// they are radix-sorted.
+// candidates above a logit threshold are collected, widening the threshold until they
+// provably hold the kept set, then only they are radix-sorted.
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -9,38 +8,33 @@
 #include "sampler_internal.h"
 #include "vec_math.h"
 
-// weights[i] = exp(proc[i] - max), zeroed below min_weight; returns their sum and stores
-// the sum before zeroing in *full (the softmax normaliser of proc).
-static double fill_weights(xl_sampler *s, const float *proc, float max, float min_weight, double *full) {
+// weights[i] = exp(proc[i] - max), zeroed below min_weight; returns their sum.
+static double fill_weights(xl_sampler *s, const float *proc, float max, float min_weight) {
   const int vocab = s->vocab;
   const v128_t vmax = wasm_f32x4_splat(max), vmin = wasm_f32x4_splat(min_weight);
-  double total = 0, unmasked = 0;
+  double total = 0;
   int i = 0, block = 0;
   for (; i + XL_BLOCK <= vocab; i += XL_BLOCK, block++) {
-    v128_t acc = wasm_f32x4_splat(0), all = acc;
+    v128_t acc = wasm_f32x4_splat(0);
     for (int j = i; j < i + XL_BLOCK; j += 4) {
       v128_t w = xl_exp4(wasm_f32x4_sub(wasm_v128_load(proc + j), vmax));
-      all = wasm_f32x4_add(all, w);
       w = wasm_v128_and(w, wasm_f32x4_ge(w, vmin));
       wasm_v128_store(s->weights + j, w);
       acc = wasm_f32x4_add(acc, w);
     }
     s->block_sums[block] = xl_hsum4(acc);
     total += s->block_sums[block];
-    unmasked += xl_hsum4(all);
   }
   if (i < vocab) {
     double tail = 0;
     for (int j = i; j < vocab; j++) {
       float w = xl_exp1(proc[j] - max);
-      unmasked += w;
       s->weights[j] = w >= min_weight ? w : 0.0f;
       tail += s->weights[j];
     }
     s->block_sums[block] = tail;
     total += tail;
   }
-  *full = unmasked;
   return total;
 }
 
@@ -131,37 +125,6 @@ static int top_p_prefix(const xl_sampler *s, int count, double top_p, double tot
   return count;
 }
 
-// Sum of the weights of tokens with proc >= lo (SIMD).
-static double mass_at_least(const xl_sampler *s, const float *proc, float lo) {
-  const v128_t vlo = wasm_f32x4_splat(lo);
-  v128_t acc = wasm_f32x4_splat(0);
-  double total = 0;
-  int i = 0;
-  for (; i + 4 <= s->vocab; i += 4) {
-    const v128_t keep = wasm_f32x4_ge(wasm_v128_load(proc + i), vlo);
-    acc = wasm_f32x4_add(acc, wasm_v128_and(wasm_v128_load(s->weights + i), keep));
-    if ((i & 1023) == 1020) {
-      total += xl_hsum4(acc);
-      acc = wasm_f32x4_splat(0);
-    }
-  }
-  total += xl_hsum4(acc);
-  for (; i < s->vocab; i++) total += proc[i] >= lo ? s->weights[i] : 0;
-  return total;
-}
-
-// Number of tokens with proc >= lo (SIMD).
-static int count_at_least(const float *proc, int vocab, float lo) {
-  const v128_t vlo = wasm_f32x4_splat(lo);
-  v128_t acc = wasm_i32x4_splat(0);
-  int i = 0;
-  for (; i + 4 <= vocab; i += 4) acc = wasm_i32x4_sub(acc, wasm_f32x4_ge(wasm_v128_load(proc + i), vlo));
-  int count = wasm_i32x4_extract_lane(acc, 0) + wasm_i32x4_extract_lane(acc, 1) + wasm_i32x4_extract_lane(acc, 2) +
-              wasm_i32x4_extract_lane(acc, 3);
-  for (; i < vocab; i++) count += proc[i] >= lo;
-  return count;
-}
-
 int xl_truncate(xl_sampler *s, const float *proc, float max, const xl_sample_params *p, xl_kept_set *kept) {
   const int vocab = s->vocab;
   const int top_k = (p->top_k > 0 && p->top_k < vocab) ? p->top_k : 0;
@@ -171,32 +134,22 @@ int xl_truncate(xl_sampler *s, const float *proc, float max, const xl_sample_par
   if (!top_k && !use_top_p) {
     // Only min-p (or nothing): mask the weights, draws walk the block sums.
     kept->mode = XL_KEEP_MASK;
-    kept->mass = fill_weights(s, proc, max, min_p, &kept->full_mass);
+    kept->mass = fill_weights(s, proc, max, min_p);
     return XL_OK;
   }
 
-  const double total = fill_weights(s, proc, max, 0.0f, &kept->full_mass);
-  int count;
-  if (top_k && top_k <= XL_MAX_BEAM_K) {
-    // Small k: one SIMD threshold scan yields the top-k already sorted (ties to lower id).
-    count = xl_top_values(proc, vocab, top_k, s->cand_ids, (float *)s->cand_keys);
-    while (count > 0 && proc[s->cand_ids[count - 1]] == -INFINITY) count--;
-  } else {
-    // Widen a logit threshold until the candidates above it hold the top-k set, or (top-p
-    // alone) enough mass; then collect and sort only those.
-    const double target = p->top_p * total;
-    float lo = -FLT_MAX;
-    for (float width = 0.5f; width <= 64.0f; width *= 2) {
-      const float t = max - width;
-      if (top_k ? count_at_least(proc, vocab, t) >= top_k : mass_at_least(s, proc, t) >= target) {
-        lo = t;
-        break;
-      }
-    }
-    double mass;
+  const double total = fill_weights(s, proc, max, 0.0f);
+  // Widen the threshold until the candidates hold the top-k set, or (top-p alone) a
+  // prefix of the sorted order with enough mass; the last step takes every finite logit.
+  static const float widths[] = {8.0f, 16.0f, 32.0f, 64.0f};
+  int count = 0;
+  double mass = 0;
+  for (int step = 0; step <= 4; step++) {
+    const float lo = step < 4 ? max - widths[step] : -FLT_MAX;
     count = collect(s, proc, lo, &mass);
-    sort_candidates(s, proc, count);
+    if (top_k ? count >= top_k : mass >= p->top_p * total) break;
   }
+  sort_candidates(s, proc, count);
 
   int keep = count;
   double kept_total = total;
