@@ -13,7 +13,9 @@ const vocabArb = fc.oneof(
 const kindArb = fc.constantFrom('random', 'equal', 'ties', 'masked') as fc.Arbitrary<'random' | 'equal' | 'ties' | 'masked'>;
 const paramsArb = fc.record({
   temperature: fc.oneof(fc.constant(0), fc.constant(1), fc.constantFrom(1e-4, 1e-3), fc.double({ min: 0.05, max: 2, noNaN: true })),
-  topP: fc.oneof(fc.constant(1), fc.double({ min: 0.01, max: 1, noNaN: true })),
+  // top_p within rounding of 1 makes the cut depend on summation order (float in C, double in
+  // the reference): such values are no contract, so they stay out.
+  topP: fc.oneof(fc.constant(1), fc.double({ min: 0.01, max: 0.9999, noNaN: true })),
   topK: fc.oneof(fc.constantFrom(-1, 0, 1), fc.integer({ min: 1, max: 300 })),
   minP: fc.oneof(fc.constant(0), fc.double({ min: 0.001, max: 1, noNaN: true })),
   presencePenalty: fc.oneof(fc.constant(0), fc.double({ min: -2, max: 2, noNaN: true })),
