@@ -34,9 +34,11 @@ export function checkPromptLength(engine: InferenceEngine, tokens: readonly numb
 }
 
 export function tokenText(engine: InferenceEngine): TokenText {
+  // A model's vocabulary may be padded past the tokenizer's: such ids have no text or bytes.
+  const known = (tokenId: number) => engine.tokenizer.idToToken(tokenId) !== undefined;
   return {
-    text: (tokenId) => engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }),
-    bytes: (tokenId) => engine.tokenizer.tokenBytes(tokenId),
+    text: (tokenId) => (known(tokenId) ? engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }) : ''),
+    bytes: (tokenId) => (known(tokenId) ? engine.tokenizer.tokenBytes(tokenId) : new Uint8Array()),
   };
 }
 
