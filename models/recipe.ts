@@ -1,6 +1,6 @@
 // The built-in models: random-weight Qwen2 checkpoints, generated deterministically and
 // converted. `npm run models [-- tiny|bench-0.5b]`; tests and benches call ensureModel().
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint, type Layout } from './convert.ts';
@@ -10,6 +10,13 @@ import type { WeightDtype } from './qwen2/weights.ts';
 export const MODELS_OUT = join(dirname(fileURLToPath(import.meta.url)), 'out');
 
 const SEED = 20240601;
+
+/**
+ * Bump when the converter's output changes: converted built-in models carry this number
+ * in REVISION_FILE, and ensureModel() reconverts a directory written by an older converter.
+ */
+const CONVERSION_REVISION = 2;
+const REVISION_FILE = 'recipe-revision';
 
 const QWEN_VOCAB = 151936;
 
@@ -73,14 +80,23 @@ export function ensureCheckpoint(name: BuiltinModel): string {
   return dir;
 }
 
+function isCurrentConversion(dir: string): boolean {
+  const stamp = join(dir, REVISION_FILE);
+  return existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) === CONVERSION_REVISION;
+}
+
 /** The converted model directory, generating the checkpoint and converting it when missing. */
 export function ensureModel(name: BuiltinModel = 'tiny', variant: ModelVariant = 'fp32'): string {
   const dir = modelDir(name, variant);
-  if (existsSync(dir)) return dir;
+  if (isCurrentConversion(dir)) return dir;
+  rmSync(dir, { recursive: true, force: true });
   const from = ensureCheckpoint(name);
   const layout: Layout = variant === 'optimum' ? 'optimum' : 'engine';
   const dtype: WeightDtype = variant === 'optimum' ? 'fp32' : variant;
-  publish(dir, (tmp) => convertCheckpoint({ from, to: tmp, dtype, layout }));
+  publish(dir, (tmp) => {
+    convertCheckpoint({ from, to: tmp, dtype, layout });
+    writeFileSync(join(tmp, REVISION_FILE), `${CONVERSION_REVISION}\n`);
+  });
   return dir;
 }
 

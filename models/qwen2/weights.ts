@@ -74,6 +74,10 @@ export class WeightEmitter {
   lmHead(x: string, output: string): string {
     const { vocabSize, hiddenSize, tieWordEmbeddings } = this.config;
     const tensor = tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    if (this.dtype === 'int4') {
+      // A tied head gets its own int4 copy: the embedding table stays fp16 for the gather.
+      return this.matNBits(x, this.ckpt.read(tensor, [vocabSize, hiddenSize]), vocabSize, hiddenSize, 'lm_head', output);
+    }
     // Gemm with transB reads W [vocab, hidden] as stored, so a tied head reuses the embedding initializer.
     let w: string;
     if (tieWordEmbeddings) w = tensor;
