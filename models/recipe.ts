@@ -1,10 +1,11 @@
-// The built-in models: random-weight Qwen2 checkpoints, generated deterministically and
-// converted. `npm run models [-- tiny|bench-0.5b]`; tests and benches call ensureModel().
+// The built-in models: random-weight Qwen2 and Qwen2.5-VL checkpoints, generated
+// deterministically and converted. `npm run models [-- tiny|bench-0.5b|tiny-vl]`; tests and benches call ensureModel().
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint, type Layout } from './convert.ts';
 import { writeRandomCheckpoint, type Qwen2Shape } from './random-checkpoint.ts';
+import { writeRandomVlCheckpoint, type Qwen25VlShape } from './random-vl-checkpoint.ts';
 import type { WeightDtype } from './qwen2/weights.ts';
 
 export const MODELS_OUT = join(dirname(fileURLToPath(import.meta.url)), 'out');
@@ -45,7 +46,25 @@ export const BUILTIN_SHAPES = {
     tieWordEmbeddings: true,
     rmsNormEps: 1e-6,
   },
-} satisfies Record<string, Qwen2Shape>;
+  // Qwen2.5-VL: the tiny text model with M-RoPE, and a vision tower with window attention
+  // in blocks 0 and 2 around one full-attention block.
+  'tiny-vl': {
+    hiddenSize: 64,
+    intermediateSize: 256,
+    numLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    vocabSize: QWEN_VOCAB,
+    ropeTheta: 10000,
+    maxPositionEmbeddings: 4096,
+    tieWordEmbeddings: false,
+    rmsNormEps: 1e-6,
+    mropeSection: [2, 3, 3],
+    vision: { depth: 3, hiddenSize: 32, intermediateSize: 64, numHeads: 2, fullAttentionBlocks: [1], windowSize: 112 },
+    minPixels: 56 * 56,
+    maxPixels: 28 * 28 * 256,
+  },
+} satisfies Record<string, Qwen2Shape | Qwen25VlShape>;
 
 export type BuiltinModel = keyof typeof BUILTIN_SHAPES;
 export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum';
@@ -76,7 +95,8 @@ function publish(dir: string, write: (tmp: string) => void): void {
 
 export function ensureCheckpoint(name: BuiltinModel): string {
   const dir = checkpointDir(name);
-  if (!existsSync(dir)) publish(dir, (tmp) => writeRandomCheckpoint(tmp, BUILTIN_SHAPES[name], SEED));
+  const shape: Qwen2Shape | Qwen25VlShape = BUILTIN_SHAPES[name];
+  if (!existsSync(dir)) publish(dir, (tmp) => ('vision' in shape ? writeRandomVlCheckpoint(tmp, shape, SEED) : writeRandomCheckpoint(tmp, shape, SEED)));
   return dir;
 }
 
@@ -103,6 +123,7 @@ export function ensureModel(name: BuiltinModel = 'tiny', variant: ModelVariant =
 const VARIANTS: Record<BuiltinModel, ModelVariant[]> = {
   tiny: ['fp32', 'fp16', 'int4', 'optimum'],
   'bench-0.5b': ['fp32', 'int4', 'optimum'],
+  'tiny-vl': ['fp32'],
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -79,7 +79,8 @@ export function parseQwen2Config(raw: Record<string, unknown>): Qwen2Config {
   };
 }
 
-export function readQwen2Config(dir: string): Qwen2Config {
+/** `DIR/config.json` as a JSON object, with a clear error when it is missing or malformed. */
+export function readConfigJson(dir: string): Record<string, unknown> {
   const path = join(dir, 'config.json');
   let raw: unknown;
   try {
@@ -89,5 +90,9 @@ export function readQwen2Config(dir: string): Qwen2Config {
     throw new Error(code ? `cannot read ${path}: ${code}` : `${path} is not valid JSON`);
   }
   if (!raw || typeof raw !== 'object') throw new Error(`${path}: expected a JSON object`);
-  return parseQwen2Config(raw as Record<string, unknown>);
+  return raw as Record<string, unknown>;
+}
+
+export function readQwen2Config(dir: string): Qwen2Config {
+  return parseQwen2Config(readConfigJson(dir));
 }

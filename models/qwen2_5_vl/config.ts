@@ -1,0 +1,122 @@
+// The fields of a Hugging Face Qwen2.5-VL config.json (Qwen2_5_VLForConditionalGeneration,
+// transformers 4.49–4.51 form: text fields at the top level, the vision tower under
+// `vision_config`; the newer nested `text_config` is read too when present).
+import { parseQwen2Config, readConfigJson, type Qwen2Config } from '../qwen2/config.ts';
+
+export interface VisionConfig {
+  depth: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numHeads: number;
+  headDim: number;
+  /** Width of the merger output: the text model's hidden size. */
+  outHiddenSize: number;
+  inChannels: number;
+  patchSize: number;
+  temporalPatchSize: number;
+  spatialMergeSize: number;
+  /** Window attention side in pixels (112 → windows of 8×8 patches). */
+  windowSize: number;
+  fullAttentionBlocks: number[];
+  /** Floats per flattened patch: channels × temporal × patch². */
+  patchInputSize: number;
+}
+
+export interface VisionTokenIds {
+  visionStart: number;
+  visionEnd: number;
+  imagePad: number;
+}
+
+export interface Qwen25VlConfig {
+  text: Qwen2Config;
+  /** Rotary frequencies per position component (temporal, height, width); sums to headDim / 2. */
+  mropeSection: [number, number, number];
+  vision: VisionConfig;
+  tokens: VisionTokenIds;
+}
+
+/** The vision tower's 2-D rotary base (fixed in transformers, not in config.json). */
+export const VISION_ROPE_THETA = 10000;
+
+function positiveInt(raw: Record<string, unknown>, key: string, where: string, fallback?: number): number {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`config.json: ${where}${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function parseMropeSection(ropeScaling: unknown, headDim: number): [number, number, number] {
+  const r = (ropeScaling ?? {}) as Record<string, unknown>;
+  const type = r.type ?? r.rope_type;
+  if (type !== 'mrope' && type !== 'default') throw new Error(`config.json: rope_scaling type ${JSON.stringify(type)} is not supported for qwen2_5_vl (expected mrope)`);
+  const section = r.mrope_section;
+  if (!Array.isArray(section) || section.length !== 3 || !section.every((s) => Number.isInteger(s) && s > 0)) {
+    throw new Error('config.json: rope_scaling.mrope_section must list 3 positive integers');
+  }
+  const sum = section.reduce((a: number, b: number) => a + b, 0);
+  if (sum !== headDim / 2) throw new Error(`config.json: rope_scaling.mrope_section sums to ${sum}, expected head_dim / 2 = ${headDim / 2}`);
+  return section as [number, number, number];
+}
+
+function parseVisionConfig(raw: unknown, textHidden: number): VisionConfig {
+  if (!raw || typeof raw !== 'object') throw new Error('config.json: vision_config must be an object');
+  const v = raw as Record<string, unknown>;
+  const at = 'vision_config.';
+  const hiddenSize = positiveInt(v, 'hidden_size', at);
+  const numHeads = positiveInt(v, 'num_heads', at);
+  if (hiddenSize % numHeads !== 0) throw new Error('config.json: vision_config.hidden_size must be a multiple of num_heads');
+  const headDim = hiddenSize / numHeads;
+  // The 2-D rotary gives each of (row, col) a quarter of the head's dimensions as frequency pairs.
+  if (headDim % 4 !== 0) throw new Error('config.json: vision head dimension must be a multiple of 4 for the 2-D rotary embedding');
+  const depth = positiveInt(v, 'depth', at);
+  const patchSize = positiveInt(v, 'patch_size', at, 14);
+  const spatialMergeSize = positiveInt(v, 'spatial_merge_size', at, 2);
+  const windowSize = positiveInt(v, 'window_size', at, 112);
+  if (windowSize % (patchSize * spatialMergeSize) !== 0) throw new Error('config.json: vision_config.window_size must be a multiple of patch_size × spatial_merge_size');
+  const fullAttentionBlocks = v.fullatt_block_indexes ?? [];
+  if (!Array.isArray(fullAttentionBlocks) || !fullAttentionBlocks.every((i) => Number.isInteger(i) && i >= 0 && i < depth)) {
+    throw new Error('config.json: vision_config.fullatt_block_indexes must list block indexes below depth');
+  }
+  const act = v.hidden_act ?? 'silu';
+  if (act !== 'silu') throw new Error(`config.json: vision_config.hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
+  const outHiddenSize = positiveInt(v, 'out_hidden_size', at);
+  if (outHiddenSize !== textHidden) throw new Error(`config.json: vision_config.out_hidden_size ${outHiddenSize} differs from hidden_size ${textHidden}`);
+  const inChannels = positiveInt(v, 'in_channels', at, 3);
+  const temporalPatchSize = positiveInt(v, 'temporal_patch_size', at, 2);
+  return {
+    depth,
+    hiddenSize,
+    intermediateSize: positiveInt(v, 'intermediate_size', at),
+    numHeads,
+    headDim,
+    outHiddenSize,
+    inChannels,
+    patchSize,
+    temporalPatchSize,
+    spatialMergeSize,
+    windowSize,
+    fullAttentionBlocks: fullAttentionBlocks as number[],
+    patchInputSize: inChannels * temporalPatchSize * patchSize * patchSize,
+  };
+}
+
+export function parseQwen25VlConfig(raw: Record<string, unknown>): Qwen25VlConfig {
+  if (raw.model_type !== 'qwen2_5_vl') throw new Error(`config.json: unsupported model_type ${JSON.stringify(raw.model_type)} (expected qwen2_5_vl)`);
+  const textRaw = { ...raw, ...((raw.text_config as Record<string, unknown> | undefined) ?? {}) };
+  // Apart from M-RoPE (handled here) the language model is plain Qwen2.
+  const text = parseQwen2Config({ ...textRaw, model_type: 'qwen2', rope_scaling: null });
+  return {
+    text,
+    mropeSection: parseMropeSection(textRaw.rope_scaling, text.headDim),
+    vision: parseVisionConfig(raw.vision_config, text.hiddenSize),
+    tokens: {
+      visionStart: positiveInt(raw, 'vision_start_token_id', ''),
+      visionEnd: positiveInt(raw, 'vision_end_token_id', ''),
+      imagePad: positiveInt(raw, 'image_token_id', ''),
+    },
+  };
+}
+
+export function readQwen25VlConfig(dir: string): Qwen25VlConfig {
+  return parseQwen25VlConfig(readConfigJson(dir));
+}
