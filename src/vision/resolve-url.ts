@@ -116,7 +116,13 @@ async function readCapped(response: Response, maxBytes: number): Promise<Uint8Ar
       chunks.push(chunk);
     }
   }
-  return Buffer.concat(chunks, total);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
 
 async function readLocal(url: URL, policy: MediaPolicy): Promise<Uint8Array> {
