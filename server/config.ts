@@ -26,6 +26,12 @@ export interface ServerConfig {
   maxBodyBytes: number;
   /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cancelled. */
   shutdownTimeoutSeconds: number;
+  /** Hosts http(s) image URLs may name (vlm); empty: none, so the server fetches nothing. */
+  allowedMediaDomains: string[];
+  /** Directory file:// image URLs may read below (vlm); undefined: no file:// images. */
+  allowedLocalMediaPath?: string;
+  /** Images one chat request may carry (vlm). */
+  limitImagePerPrompt: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -40,6 +46,8 @@ export const defaultConfig: ServerConfig = {
   // Eight base64 images of a few MiB each, with room to spare.
   maxBodyBytes: 64 * 1024 * 1024,
   shutdownTimeoutSeconds: 30,
+  allowedMediaDomains: [],
+  limitImagePerPrompt: 8,
 };
 
 type FlagKind = 'string' | 'strings' | 'int' | 'bool';
@@ -79,6 +87,9 @@ const flags: Record<string, FlagSpec> = {
     min: 0,
     help: 'seconds in-flight requests may finish after SIGTERM (default 30)',
   },
+  'allowed-media-domains': { key: 'allowedMediaDomains', kind: 'strings', help: 'hosts http(s) image URLs may come from (default: none)' },
+  'allowed-local-media-path': { key: 'allowedLocalMediaPath', kind: 'string', help: 'directory file:// image URLs may read (default: none)' },
+  'limit-image-per-prompt': { key: 'limitImagePerPrompt', kind: 'int', min: 0, help: 'images per chat request (default 8)' },
 };
 
 export class ConfigError extends Error {
@@ -88,7 +99,7 @@ export class ConfigError extends Error {
 export type ParsedArgs = { help: true } | { help: false; config: ServerConfig };
 
 export function parseServeArgs(argv: readonly string[]): ParsedArgs {
-  const config: ServerConfig = { ...defaultConfig, servedModelNames: [] };
+  const config: ServerConfig = { ...defaultConfig, servedModelNames: [], allowedMediaDomains: [] };
   const fields = config as unknown as Record<string, unknown>;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -108,7 +119,7 @@ export function parseServeArgs(argv: readonly string[]): ParsedArgs {
       const values = inline !== undefined ? [inline] : [];
       while (inline === undefined && i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) values.push(argv[++i]!);
       if (values.length === 0) throw new ConfigError(`--${name} needs at least one value`);
-      config.servedModelNames.push(...values);
+      (fields[spec.key] as string[]).push(...values);
       continue;
     }
     const value = inline ?? argv[++i];

@@ -60,6 +60,21 @@ export function chatGenerationRequest(
   }, defaults);
 }
 
+export interface ImageUrlPart {
+  url: string;
+  /** Where the part sits in the request, for error messages: `messages[1].content[0]`. */
+  param: string;
+}
+
+/** The image parts of all messages, in prompt order (the order of the template's placeholders). */
+export function imageUrlParts(messages: readonly ChatMessage[]): ImageUrlPart[] {
+  return messages.flatMap((msg, i) =>
+    typeof msg.content === 'string'
+      ? []
+      : msg.content.flatMap((part, j) => (part.type === 'image_url' ? [{ url: part.image_url.url, param: `messages[${i}].content[${j}]` }] : [])),
+  );
+}
+
 /** Images need the vlm backend, which this server does not run. */
 export function checkTextOnly(msg: ChatMessage, index: number): void {
   if (typeof msg.content === 'string') return;
