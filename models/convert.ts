@@ -1,14 +1,15 @@
-// Hugging Face Qwen2 checkpoint → ONNX model directory. Everything is written into a
+// Hugging Face Qwen2 / Qwen2.5-VL checkpoint → ONNX model directory. Everything is written into a
 // temporary sibling of the output directory and renamed into place at the end, so a
 // failure never leaves a half-written model behind.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { MANIFEST_FILE, MANIFEST_FORMAT_VERSION, type ModelManifest } from '../src/model/manifest.ts';
-import { ExternalDataWriter } from './onnx/external-data.ts';
-import { GraphBuilder, type Opset } from './onnx/graph.ts';
+import { MANIFEST_FILE, MANIFEST_FORMAT_VERSION, type ModelManifest, type Qwen2Manifest } from '../src/model/manifest.ts';
+import { writeGraph } from './onnx/write-graph.ts';
 import { SafetensorsCheckpoint } from './safetensors/reader.ts';
-import { readQwen2Config, type Qwen2Config } from './qwen2/config.ts';
-import { buildEngineGraph } from './qwen2/engine-graph.ts';
+import { parseQwen2Config, readConfigJson, type Qwen2Config } from './qwen2/config.ts';
+import { buildEngineGraph, type EngineIo } from './qwen2/engine-graph.ts';
+import { parseQwen25VlConfig } from './qwen2_5_vl/config.ts';
+import { writeVlGraphs } from './qwen2_5_vl/convert.ts';
 import { buildOptimumGraph } from './qwen2/optimum-graph.ts';
 import { ropePositions } from './qwen2/rope.ts';
 import { WeightEmitter, type WeightDtype } from './qwen2/weights.ts';
@@ -22,12 +23,9 @@ export interface ConvertOptions {
   layout: Layout;
 }
 
-const OPSETS: Opset[] = [
-  { domain: '', version: 17 },
-  { domain: 'com.microsoft', version: 1 },
-];
-
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
+/** Image processor settings of vision-language checkpoints, copied when present. */
+const PREPROCESSOR_FILE = 'preprocessor_config.json';
 
 function checkInputDir(from: string): void {
   if (!existsSync(from) || !statSync(from).isDirectory()) throw new Error(`--from ${from}: not a directory`);
@@ -50,19 +48,7 @@ function generationConfig(from: string): string {
   return JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }, null, 2) + '\n';
 }
 
-function writeGraph(onnxPath: string, build: (g: GraphBuilder) => void): void {
-  const dataName = `${basename(onnxPath)}_data`;
-  const external = new ExternalDataWriter(join(dirname(onnxPath), dataName), dataName);
-  try {
-    const g = new GraphBuilder(external);
-    build(g);
-    writeFileSync(onnxPath, g.serialize('qwen2', OPSETS));
-  } finally {
-    external.close();
-  }
-}
-
-function manifest(c: Qwen2Config, dtype: WeightDtype, io: Pick<ModelManifest, 'inputs' | 'outputs'>): ModelManifest {
+function manifest(c: Qwen2Config, dtype: WeightDtype, io: EngineIo): Qwen2Manifest {
   return {
     formatVersion: MANIFEST_FORMAT_VERSION,
     architecture: 'qwen2',
@@ -86,19 +72,26 @@ function manifest(c: Qwen2Config, dtype: WeightDtype, io: Pick<ModelManifest, 'i
 function writeModel(options: ConvertOptions, tmp: string): void {
   const { from, dtype, layout } = options;
   checkInputDir(from);
-  const config = readQwen2Config(from);
+  const raw = readConfigJson(from);
+  if (raw.model_type === 'qwen2_5_vl' && layout !== 'engine') throw new Error('--layout optimum is not supported for qwen2_5_vl checkpoints');
+  const vl = raw.model_type === 'qwen2_5_vl' ? parseQwen25VlConfig(raw) : null;
+  const config = vl ? vl.text : parseQwen2Config(raw);
   const ckpt = SafetensorsCheckpoint.open(from);
   try {
-    if (layout === 'engine') {
-      let io: Pick<ModelManifest, 'inputs' | 'outputs'> | undefined;
-      writeGraph(join(tmp, 'model.onnx'), (g) => {
+    let written: ModelManifest | null = null;
+    if (vl) {
+      written = writeVlGraphs(tmp, ckpt, vl, dtype, (io) => manifest(config, dtype, io));
+    } else if (layout === 'engine') {
+      let io: EngineIo | undefined;
+      writeGraph(join(tmp, 'model.onnx'), 'qwen2', (g) => {
         io = buildEngineGraph(g, new WeightEmitter(g, ckpt, config, dtype), config);
       });
-      writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest(config, dtype, io!), null, 2) + '\n');
+      written = manifest(config, dtype, io!);
     } else {
       mkdirSync(join(tmp, 'onnx'));
-      writeGraph(join(tmp, 'onnx', 'model.onnx'), (g) => buildOptimumGraph(g, new WeightEmitter(g, ckpt, config, dtype), config));
+      writeGraph(join(tmp, 'onnx', 'model.onnx'), 'qwen2', (g) => buildOptimumGraph(g, new WeightEmitter(g, ckpt, config, dtype), config));
     }
+    if (written) writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(written, null, 2) + '\n');
   } finally {
     ckpt.close();
   }
@@ -107,6 +100,7 @@ function writeModel(options: ConvertOptions, tmp: string): void {
   writeFileSync(join(tmp, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
   writeFileSync(join(tmp, 'generation_config.json'), generationConfig(from));
   for (const f of TOKENIZER_FILES) copyFileSync(join(from, f), join(tmp, f));
+  if (existsSync(join(from, PREPROCESSOR_FILE))) copyFileSync(join(from, PREPROCESSOR_FILE), join(tmp, PREPROCESSOR_FILE));
 }
 
 export function convertCheckpoint(options: ConvertOptions): void {

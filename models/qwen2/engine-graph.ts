@@ -12,10 +12,33 @@ const MS = 'com.microsoft';
 
 export type EngineIo = Pick<ModelManifest, 'inputs' | 'outputs'>;
 
-export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config): EngineIo {
+/** Rotates q or k [batch, seq, heads · headDim] by the token positions. */
+export type Rotate = (t: string, heads: number, name: string) => string;
+
+/** What differs between the text graphs built here (Qwen2.5-VL supplies its own). */
+export interface EngineGraphVariant {
+  /** Declares the positions input; returns its name and the rotation it drives. */
+  positions(g: GraphBuilder, c: Qwen2Config): { input: string; rotate: Rotate };
+  /** Rewrites the token embeddings [batch, seq, hidden] before the first layer. */
+  embeddings?(g: GraphBuilder, tokens: string, c: Qwen2Config): string;
+}
+
+/** Qwen2: `position_ids` [batch, seq] feeding com.microsoft.RotaryEmbedding. */
+export const QWEN2_VARIANT: EngineGraphVariant = {
+  positions(g, c) {
+    const input = g.input('position_ids', DataType.INT64, ['batch', 'seq']);
+    const rope = ropeTables(c);
+    const cos = g.initializer('rope.cos', DataType.FLOAT, [rope.positions, rope.half], rope.cos);
+    const sin = g.initializer('rope.sin', DataType.FLOAT, [rope.positions, rope.half], rope.sin);
+    const rotate: Rotate = (t, _heads, name) => g.op('RotaryEmbedding', [t, input, cos, sin], { name, domain: MS, attrs: { interleaved: attr.int(0) } });
+    return { input, rotate };
+  },
+};
+
+export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config, variant: EngineGraphVariant = QWEN2_VARIANT): EngineIo {
   const kvDims = () => ['batch', c.numKeyValueHeads, 'cache_len', c.headDim];
   const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
-  const positionIds = g.input('position_ids', DataType.INT64, ['batch', 'seq']);
+  const { input: positionIds, rotate } = variant.positions(g, c);
   const seqlensK = g.input('seqlens_k', DataType.INT32, ['batch']);
   const totalSequenceLength = g.input('total_sequence_length', DataType.INT32, []);
   const logitsIndices = g.input('logits_indices', DataType.INT64, ['n']);
@@ -26,16 +49,14 @@ export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Conf
     pastValues.push(g.input(`past_key_values.${i}.value`, DataType.FLOAT, kvDims()));
   }
 
-  const rope = ropeTables(c);
-  const cos = g.initializer('rope.cos', DataType.FLOAT, [rope.positions, rope.half], rope.cos);
-  const sin = g.initializer('rope.sin', DataType.FLOAT, [rope.positions, rope.half], rope.sin);
   const qSize = c.numAttentionHeads * c.headDim;
   const kvSize = c.numKeyValueHeads * c.headDim;
   const qkvSplit = g.int64s('split.qkv', [qSize, kvSize, kvSize]);
   const mlpSplit = g.int64s('split.gate_up', [c.intermediateSize, c.intermediateSize]);
   const eps = attr.float(c.rmsNormEps);
 
-  let hidden = w.embed(inputIds);
+  const tokens = w.embed(inputIds);
+  let hidden = variant.embeddings ? variant.embeddings(g, tokens, c) : tokens;
   let residual = hidden;
   let pendingAdd: string | null = null; // a sublayer output not yet added to the residual stream
   const presentKeys: string[] = [];
@@ -62,10 +83,9 @@ export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Conf
       ['q', 'k', 'v'].map((t) => `${p}.self_attn.${t}_proj.bias`),
     );
     const [q, k, v] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
-    const rotary = (t: string, name: string) => g.op('RotaryEmbedding', [t, positionIds, cos, sin], { name, domain: MS, attrs: { interleaved: attr.int(0) } });
     const [attn, presentKey, presentValue] = g.node(
       'GroupQueryAttention',
-      [rotary(q!, `${p}.q_rotary`), rotary(k!, `${p}.k_rotary`), v!, pastKeys[i]!, pastValues[i]!, seqlensK, totalSequenceLength],
+      [rotate(q!, c.numAttentionHeads, `${p}.q_rotary`), rotate(k!, c.numKeyValueHeads, `${p}.k_rotary`), v!, pastKeys[i]!, pastValues[i]!, seqlensK, totalSequenceLength],
       {
         name: `${p}.attn`,
         domain: MS,

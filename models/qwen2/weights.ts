@@ -32,13 +32,16 @@ export class WeightEmitter {
   /**
    * y = x · Wᵀ (+ b) for Hugging Face weights W [out, in]. Several weights listed together
    * are fused along `out` into one GEMM (q/k/v, gate/up); the caller splits the result.
+   * `stored` is a weight's checkpoint shape when it is not [out, in] but flattens to it
+   * (a Conv3d kernel whose stride equals its size is a linear map).
    */
-  linear(x: string, weights: { name: string; out: number }[], inFeatures: number, biases?: string[]): string {
+  linear(x: string, weights: { name: string; out: number; stored?: number[] }[], inFeatures: number, biases?: string[]): string {
     const n = weights.reduce((a, w) => a + w.out, 0);
     const fused = new Float32Array(n * inFeatures);
     let row = 0;
     for (const w of weights) {
-      fused.set(this.ckpt.read(w.name, [w.out, inFeatures]), row * inFeatures);
+      if (w.stored && w.stored.reduce((p, d) => p * d, 1) !== w.out * inFeatures) throw new Error(`tensor ${w.name}: shape [${w.stored}] does not flatten to [${w.out}, ${inFeatures}]`);
+      fused.set(this.ckpt.read(w.name, w.stored ?? [w.out, inFeatures]), row * inFeatures);
       row += w.out;
     }
     const label = weights.map((w) => w.name).join('+');

@@ -10,65 +10,109 @@ export const MANIFEST_FORMAT_VERSION = 1;
 const positiveInt = z.number().int().positive();
 const name = z.string().min(1);
 
-const manifestSchema = z
-  .object({
-    formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
-    architecture: z.literal('qwen2'),
-    layout: z.literal('engine'),
-    /** Storage type of the linear weights: fp16 is cast to float32 inside the graph (CPU EP). */
-    dtype: z.enum(['fp32', 'fp16', 'int4']),
-    /** Element type of past/present KV tensors. */
-    kvDtype: z.literal('float32'),
-    numLayers: positiveInt,
-    numAttentionHeads: positiveInt,
-    numKeyValueHeads: positiveInt,
-    headDim: positiveInt,
-    hiddenSize: positiveInt,
-    vocabSize: positiveInt,
-    /** Rows of the rotary cos/sin tables: the largest position the graph can encode, plus one. */
-    maxPositionEmbeddings: positiveInt,
-    ropeTheta: z.number().positive(),
-    /**
-     * How token positions reach the rotary embedding. 'position_ids': the `position_ids`
-     * input feeds `com.microsoft.RotaryEmbedding`; GQA's own rotary is off.
-     */
-    positions: z.literal('position_ids'),
-    /** Graph file, relative to the model directory. */
+const textInputs = z.object({
+  inputIds: name,
+  positionIds: name,
+  seqlensK: name,
+  totalSequenceLength: name,
+  logitsIndices: name,
+  pastKeys: z.array(name),
+  pastValues: z.array(name),
+});
+
+const common = {
+  formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+  layout: z.literal('engine'),
+  /** Storage type of the linear weights: fp16 is cast to float32 inside the graph (CPU EP). */
+  dtype: z.enum(['fp32', 'fp16', 'int4']),
+  /** Element type of past/present KV tensors. */
+  kvDtype: z.literal('float32'),
+  numLayers: positiveInt,
+  numAttentionHeads: positiveInt,
+  numKeyValueHeads: positiveInt,
+  headDim: positiveInt,
+  hiddenSize: positiveInt,
+  vocabSize: positiveInt,
+  /** Rows of the rotary cos/sin tables: the largest position the graph can encode, plus one. */
+  maxPositionEmbeddings: positiveInt,
+  ropeTheta: z.number().positive(),
+  /** Graph file, relative to the model directory. */
+  graph: name,
+  outputs: z.object({
+    logits: name,
+    presentKeys: z.array(name),
+    presentValues: z.array(name),
+  }),
+};
+
+const qwen2Manifest = z.object({
+  ...common,
+  architecture: z.literal('qwen2'),
+  /**
+   * How token positions reach the rotary embedding. 'position_ids': the `position_ids`
+   * input [batch, seq] feeds `com.microsoft.RotaryEmbedding`; GQA's own rotary is off.
+   */
+  positions: z.literal('position_ids'),
+  inputs: textInputs,
+});
+
+/**
+ * Qwen2.5-VL: the text graph takes `position_ids` [3, batch, seq] (M-RoPE) and image
+ * embeddings scattered over the token embeddings; a second graph turns pixels into them.
+ */
+const qwen25VlManifest = z.object({
+  ...common,
+  architecture: z.literal('qwen2_5_vl'),
+  /** 'mrope': `position_ids` int64 [3, batch, seq], the (temporal, height, width) of each token. */
+  positions: z.literal('mrope'),
+  /** Rotary frequencies (of headDim / 2) turned by each position component, in order. */
+  mropeSection: z.tuple([positiveInt, positiveInt, positiveInt]),
+  inputs: textInputs.extend({
+    /** float32 [N, hiddenSize]: rows that replace the token embeddings at `imagePositions` (N may be 0). */
+    imageEmbeds: name,
+    /** int64 [N, 2]: (batch row, token index within this call) of each image embedding row. */
+    imagePositions: name,
+  }),
+  vision: z.object({
+    /** Vision graph file, relative to the model directory. */
     graph: name,
-    inputs: z.object({
-      inputIds: name,
-      positionIds: name,
-      seqlensK: name,
-      totalSequenceLength: name,
-      logitsIndices: name,
-      pastKeys: z.array(name),
-      pastValues: z.array(name),
-    }),
-    outputs: z.object({
-      logits: name,
-      presentKeys: z.array(name),
-      presentValues: z.array(name),
-    }),
-  })
-  .superRefine((m, ctx) => {
-    const perLayer = [
-      ['inputs', 'pastKeys'],
-      ['inputs', 'pastValues'],
-      ['outputs', 'presentKeys'],
-      ['outputs', 'presentValues'],
-    ] as const;
-    for (const [group, key] of perLayer) {
-      const list = (m[group] as Record<string, unknown>)[key] as string[];
-      if (list.length !== m.numLayers) {
-        ctx.addIssue({ code: 'custom', path: [group, key], message: `must list one name per layer (${m.numLayers}), got ${list.length}` });
-      }
+    /** Storage type of its linear weights. */
+    dtype: z.enum(['fp32', 'fp16']),
+    /** pixel_values float32 [numPatches, patchInputSize]; grid_thw int64 [numImages, 3]. */
+    inputs: z.object({ pixelValues: name, gridThw: name }),
+    /** image_embeds float32 [numPatches / spatialMergeSize², hiddenSize], images in order. */
+    outputs: z.object({ imageEmbeds: name }),
+    patchInputSize: positiveInt,
+    spatialMergeSize: positiveInt,
+    /** Token ids of <|vision_start|>, <|vision_end|> and <|image_pad|>. */
+    tokens: z.object({ visionStart: z.number().int().nonnegative(), visionEnd: z.number().int().nonnegative(), imagePad: z.number().int().nonnegative() }),
+  }),
+});
+
+const manifestSchema = z.discriminatedUnion('architecture', [qwen2Manifest, qwen25VlManifest]).superRefine((m, ctx) => {
+  const perLayer = [
+    ['inputs', 'pastKeys'],
+    ['inputs', 'pastValues'],
+    ['outputs', 'presentKeys'],
+    ['outputs', 'presentValues'],
+  ] as const;
+  for (const [group, key] of perLayer) {
+    const list = (m[group] as Record<string, unknown>)[key] as string[];
+    if (list.length !== m.numLayers) {
+      ctx.addIssue({ code: 'custom', path: [group, key], message: `must list one name per layer (${m.numLayers}), got ${list.length}` });
     }
-    if (m.numAttentionHeads % m.numKeyValueHeads !== 0) {
-      ctx.addIssue({ code: 'custom', path: ['numKeyValueHeads'], message: 'must divide numAttentionHeads' });
-    }
-  });
+  }
+  if (m.numAttentionHeads % m.numKeyValueHeads !== 0) {
+    ctx.addIssue({ code: 'custom', path: ['numKeyValueHeads'], message: 'must divide numAttentionHeads' });
+  }
+  if (m.architecture === 'qwen2_5_vl' && m.mropeSection.reduce((a, b) => a + b, 0) !== m.headDim / 2) {
+    ctx.addIssue({ code: 'custom', path: ['mropeSection'], message: `must sum to headDim / 2 (${m.headDim / 2})` });
+  }
+});
 
 export type ModelManifest = z.infer<typeof manifestSchema>;
+export type Qwen2Manifest = Extract<ModelManifest, { architecture: 'qwen2' }>;
+export type Qwen25VlManifest = Extract<ModelManifest, { architecture: 'qwen2_5_vl' }>;
 
 /** Validates a parsed manifest; throws an Error naming the first bad field. */
 export function parseManifest(value: unknown, source = MANIFEST_FILE): ModelManifest {

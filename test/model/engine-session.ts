@@ -35,7 +35,11 @@ export class EngineSession {
     return buffers.map((b) => new ort.Tensor('float32', b.subarray(first * rowSize, (first + count) * rowSize), [count, m.numKeyValueHeads, this.capacity, m.headDim]));
   }
 
-  private async run(first: number, tokens: number[][], logitsIndices: number[]): Promise<Float32Array[]> {
+  /**
+   * One pass over rows first.. (one token list each, same length); `overrides` replaces or
+   * adds inputs (M-RoPE position_ids, image inputs). Returns the requested logits rows.
+   */
+  async forward(first: number, tokens: number[][], logitsIndices: number[], overrides: Record<string, ort.Tensor> = {}): Promise<Float32Array[]> {
     const m = this.manifest;
     const batch = tokens.length;
     const seq = tokens[0]!.length;
@@ -48,6 +52,7 @@ export class EngineSession {
       [m.inputs.seqlensK]: new ort.Tensor('int32', Int32Array.from(totals, (t) => t - 1), [batch]),
       [m.inputs.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(Math.max(...totals)), []),
       [m.inputs.logitsIndices]: new ort.Tensor('int64', BigInt64Array.from(logitsIndices, BigInt), [logitsIndices.length]),
+      ...overrides,
     };
     const fetches: Record<string, ort.Tensor | null> = { [m.outputs.logits]: null };
     for (let i = 0; i < m.numLayers; i++) {
@@ -64,13 +69,13 @@ export class EngineSession {
 
   /** Prefill one row (batch 1 over its view); returns logits for every token. */
   prefill(row: number, tokens: number[]): Promise<Float32Array[]> {
-    return this.run(row, [tokens], tokens.map((_, i) => i));
+    return this.forward(row, [tokens], tokens.map((_, i) => i));
   }
 
   /** One token for every row at once; returns one logits row per cache row. */
   decode(tokens: number[]): Promise<Float32Array[]> {
     if (tokens.length !== this.rows) throw new Error('decode needs one token per row');
-    return this.run(0, tokens.map((t) => [t]), tokens.map((_, i) => i));
+    return this.forward(0, tokens.map((t) => [t]), tokens.map((_, i) => i));
   }
 }
 

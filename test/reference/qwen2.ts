@@ -83,12 +83,12 @@ export class ReferenceSequence {
     return tokens.map((t) => this.step(t));
   }
 
-  private rotate(x: Float64Array, heads: number, position: number): void {
+  private rotate(x: Float64Array, heads: number, positionOf: (frequency: number) => number): void {
     const { headDim, theta, linearScale } = this.model.config;
     const half = headDim / 2;
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < half; i++) {
-        const angle = (position / linearScale) * theta ** (-(2 * i) / headDim);
+        const angle = (positionOf(i) / linearScale) * theta ** (-(2 * i) / headDim);
         const a = x[h * headDim + i]!;
         const b = x[h * headDim + i + half]!;
         x[h * headDim + i] = a * Math.cos(angle) - b * Math.sin(angle);
@@ -98,11 +98,18 @@ export class ReferenceSequence {
   }
 
   private step(token: number): Float32Array {
+    const position = this.length;
+    return this.append(this.model.embedding(token), () => position);
+  }
+
+  /**
+   * Appends one token given its input embedding; rotary frequency i rotates by position
+   * `positionOf(i)` (a plain position for Qwen2, a per-section one for M-RoPE).
+   */
+  append(embedding: Float64Array, positionOf: (frequency: number) => number): Float32Array {
     const c = this.model.config;
     const w = (name: string) => this.model.tensor(name);
-    if (!Number.isInteger(token) || token < 0 || token >= c.vocab) throw new Error(`reference: token ${token} out of range`);
-    const position = this.length;
-    let x = Float64Array.from(w('model.embed_tokens.weight').subarray(token * c.hidden, (token + 1) * c.hidden));
+    let x = Float64Array.from(embedding);
     const groups = c.heads / c.kvHeads;
     for (let l = 0; l < c.layers; l++) {
       const p = `model.layers.${l}`;
@@ -110,8 +117,8 @@ export class ReferenceSequence {
       const q = linear(w(`${p}.self_attn.q_proj.weight`), h, c.heads * c.headDim, w(`${p}.self_attn.q_proj.bias`));
       const k = linear(w(`${p}.self_attn.k_proj.weight`), h, c.kvHeads * c.headDim, w(`${p}.self_attn.k_proj.bias`));
       const v = linear(w(`${p}.self_attn.v_proj.weight`), h, c.kvHeads * c.headDim, w(`${p}.self_attn.v_proj.bias`));
-      this.rotate(q, c.heads, position);
-      this.rotate(k, c.kvHeads, position);
+      this.rotate(q, c.heads, positionOf);
+      this.rotate(k, c.kvHeads, positionOf);
       this.keys[l]!.push(k);
       this.values[l]!.push(v);
       const attn = new Float64Array(c.heads * c.headDim);
@@ -149,11 +156,15 @@ export class Qwen2Reference {
     private readonly tensors: Map<string, Float32Array>,
   ) {}
 
-  /** Loads a Hugging Face Qwen2 directory with a single model.safetensors. */
+  /**
+   * Loads a Hugging Face Qwen2 directory with a single model.safetensors. Qwen2.5-VL's text
+   * model loads too: its M-RoPE sections are the caller's, through `append`'s positionOf.
+   */
   static load(dir: string): Qwen2Reference {
     const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const scaling = raw.rope_scaling;
-    if (scaling && (scaling.rope_type ?? scaling.type) !== 'linear') throw new Error('reference: only linear rope_scaling is implemented');
+    const scalingType = scaling && (scaling.rope_type ?? scaling.type);
+    if (scaling && scalingType !== 'linear' && scaling.type !== 'mrope') throw new Error('reference: only linear rope_scaling is implemented');
     const config: Config = {
       hidden: raw.hidden_size,
       intermediate: raw.intermediate_size,
@@ -164,7 +175,7 @@ export class Qwen2Reference {
       vocab: raw.vocab_size,
       eps: raw.rms_norm_eps,
       theta: raw.rope_theta,
-      linearScale: scaling ? scaling.factor : 1,
+      linearScale: scalingType === 'linear' ? scaling.factor : 1,
       tied: raw.tie_word_embeddings === true,
     };
     return new Qwen2Reference(config, loadTensors(dir));
@@ -174,6 +185,13 @@ export class Qwen2Reference {
     const t = this.tensors.get(name);
     if (!t) throw new Error(`reference: missing tensor ${name}`);
     return t;
+  }
+
+  /** The input embedding of one token. */
+  embedding(token: number): Float64Array {
+    const { vocab, hidden } = this.config;
+    if (!Number.isInteger(token) || token < 0 || token >= vocab) throw new Error(`reference: token ${token} out of range`);
+    return Float64Array.from(this.tensor('model.embed_tokens.weight').subarray(token * hidden, (token + 1) * hidden));
   }
 
   newSequence(): ReferenceSequence {

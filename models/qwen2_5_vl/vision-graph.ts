@@ -1,0 +1,93 @@
+// The Qwen2.5-VL vision tower as one ONNX graph:
+//   pixel_values float32 [numPatches, channels·temporal·patch²]  (1176 for the released models)
+//   grid_thw     int64   [numImages, 3]  (t, h, w) in patches, per image, in the order of the rows
+//   → image_embeds float32 [numPatches / merge², text hidden]
+// Patch embedding (a stride-equals-kernel Conv3d, i.e. a MatMul), blocks of RMSNorm →
+// attention with the 2-D rotary → RMSNorm → SwiGLU, window attention except in the
+// full-attention blocks, then the merger (RMSNorm, merge² patches → Linear → GELU → Linear).
+import type { GraphBuilder } from '../onnx/graph.ts';
+import { DataType, attr } from '../onnx/graph.ts';
+import type { WeightEmitter } from '../qwen2/weights.ts';
+import { VISION_ROPE_THETA, type Qwen25VlConfig } from './config.ts';
+import { buildPatchLayout } from './patch-layout.ts';
+
+const MS = 'com.microsoft';
+
+export const VISION_IO = { pixelValues: 'pixel_values', gridThw: 'grid_thw', imageEmbeds: 'image_embeds' } as const;
+
+/** cos and sin [P, 1, headDim] of the 2-D rotary: a quarter of the frequencies per axis, then the same again. */
+function rotaryTables(g: GraphBuilder, rows: string, cols: string, headDim: number): { cos: string; sin: string } {
+  const quarter = headDim / 4;
+  const inverse = Array.from({ length: quarter }, (_, i) => 1 / VISION_ROPE_THETA ** ((2 * i) / (headDim / 2)));
+  const frequencies = g.float32s('vision.rotary.inv_freq', inverse, [1, quarter]);
+  const angles = (positions: string, name: string) => {
+    const column = g.op('Unsqueeze', [g.op('Cast', [positions], { name: `${name}/float`, attrs: { to: attr.int(DataType.FLOAT) } }), g.int64s(`${name}.axes`, [1])], { name: `${name}/column` });
+    return g.op('Mul', [column, frequencies], { name });
+  };
+  const rowAngles = angles(rows, 'vision.rotary.row');
+  const colAngles = angles(cols, 'vision.rotary.col');
+  const full = g.op('Concat', [rowAngles, colAngles, rowAngles, colAngles], { name: 'vision.rotary.angles', attrs: { axis: attr.int(1) } });
+  const perHead = (op: 'Cos' | 'Sin') => g.op('Unsqueeze', [g.op(op, [full], { name: `vision.rotary.${op}` }), g.int64s(`vision.rotary.${op}.axes`, [1])], { name: `vision.rotary.${op}/heads` });
+  return { cos: perHead('Cos'), sin: perHead('Sin') };
+}
+
+export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen25VlConfig): typeof VISION_IO {
+  const v = config.vision;
+  const d = v.hiddenSize;
+  const eps = attr.float(1e-6);
+  const pixelValues = g.input(VISION_IO.pixelValues, DataType.FLOAT, ['num_patches', v.patchInputSize]);
+  const gridThw = g.input(VISION_IO.gridThw, DataType.INT64, ['num_images', 3]);
+
+  const layout = buildPatchLayout(g, pixelValues, gridThw, v);
+  const { cos, sin } = rotaryTables(g, layout.rows, layout.cols, v.headDim);
+  const norm = (x: string, weight: string, width: number) =>
+    g.op('SimplifiedLayerNormalization', [x, w.vector(weight, width)], { name: weight, attrs: { axis: attr.int(-1), epsilon: eps, stash_type: attr.int(1) } });
+  const headsShape = g.int64s('vision.shape.heads', [0, v.numHeads, v.headDim]);
+  const flatShape = g.int64s('vision.shape.flat', [-1, d]);
+  const qkvSplit = g.int64s('vision.split.qkv', [d, d, d]);
+  const gateUpSplit = g.int64s('vision.split.gate_up', [v.intermediateSize, v.intermediateSize]);
+  const scale = g.float32s('vision.attention.scale', [1 / Math.sqrt(v.headDim)], []);
+
+  const rotate = (x: string, name: string) => {
+    const [x1, x2] = g.node('Split', [x], { name: `${name}/halves`, outputs: 2, attrs: { axis: attr.int(-1) } });
+    const turned = g.op('Concat', [g.op('Neg', [x2!], { name: `${name}/neg` }), x1!], { name: `${name}/turned`, attrs: { axis: attr.int(-1) } });
+    return g.op('Add', [g.op('Mul', [x, cos], { name: `${name}/cos` }), g.op('Mul', [turned, sin], { name: `${name}/sin` })], { name });
+  };
+
+  let x = w.linear(pixelValues, [{ name: 'visual.patch_embed.proj.weight', out: d, stored: [d, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize] }], v.patchInputSize);
+  for (let b = 0; b < v.depth; b++) {
+    const p = `visual.blocks.${b}`;
+    const bias = v.fullAttentionBlocks.includes(b) ? layout.fullAttentionBias : layout.windowAttentionBias;
+    const qkv = w.linear(norm(x, `${p}.norm1.weight`, d), [{ name: `${p}.attn.qkv.weight`, out: 3 * d }], d, [`${p}.attn.qkv.bias`]);
+    const [q, k, val] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
+    const heads = (t: string, name: string) => g.op('Reshape', [t, headsShape], { name: `${p}.${name}/heads` });
+    const transpose = (t: string, perm: number[], name: string) => g.op('Transpose', [t], { name: `${p}.${name}`, attrs: { perm: attr.ints(perm) } });
+    const qT = transpose(rotate(heads(q!, 'q'), `${p}.q_rotary`), [1, 0, 2], 'q_t'); // [heads, P, hd]
+    const kT = transpose(rotate(heads(k!, 'k'), `${p}.k_rotary`), [1, 2, 0], 'k_t'); // [heads, hd, P]
+    const vT = transpose(heads(val!, 'v'), [1, 0, 2], 'v_t');
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [qT, kT], { name: `${p}.scores` }), scale], { name: `${p}.scaled` }), bias], { name: `${p}.masked` });
+    const probs = g.op('Softmax', [scores], { name: `${p}.softmax`, attrs: { axis: attr.int(-1) } });
+    const context = g.op('Reshape', [transpose(g.op('MatMul', [probs, vT], { name: `${p}.context` }), [1, 0, 2], 'context_t'), flatShape], { name: `${p}.context/flat` });
+    x = g.op('Add', [x, w.linear(context, [{ name: `${p}.attn.proj.weight`, out: d }], d, [`${p}.attn.proj.bias`])], { name: `${p}.attn_residual` });
+
+    const gateUp = w.linear(
+      norm(x, `${p}.norm2.weight`, d),
+      ['gate', 'up'].map((t) => ({ name: `${p}.mlp.${t}_proj.weight`, out: v.intermediateSize })),
+      d,
+      ['gate', 'up'].map((t) => `${p}.mlp.${t}_proj.bias`),
+    );
+    const [gate, up] = g.node('Split', [gateUp, gateUpSplit], { name: `${p}.gate_up_split`, outputs: 2, attrs: { axis: attr.int(-1) } });
+    const silu = g.op('Mul', [gate!, g.op('Sigmoid', [gate!], { name: `${p}.silu` })], { name: `${p}.silu` });
+    const act = g.op('Mul', [silu, up!], { name: `${p}.gated` });
+    x = g.op('Add', [x, w.linear(act, [{ name: `${p}.mlp.down_proj.weight`, out: d }], v.intermediateSize, [`${p}.mlp.down_proj.bias`])], { name: `${p}.mlp_residual` });
+  }
+
+  const merged = d * v.spatialMergeSize * v.spatialMergeSize;
+  const grouped = g.op('Reshape', [norm(x, 'visual.merger.ln_q.weight', d), g.int64s('vision.shape.merged', [-1, merged])], { name: 'visual.merger.group' });
+  const hidden = w.linear(grouped, [{ name: 'visual.merger.mlp.0.weight', out: merged }], merged, ['visual.merger.mlp.0.bias']);
+  const gelu = g.op('Gelu', [hidden], { name: 'visual.merger.gelu', domain: MS });
+  const out = w.linear(gelu, [{ name: 'visual.merger.mlp.2.weight', out: v.outHiddenSize }], merged, ['visual.merger.mlp.2.bias']);
+  g.op('Identity', [out], { name: 'visual.output', output: VISION_IO.imageEmbeds });
+  g.output(VISION_IO.imageEmbeds, DataType.FLOAT, ['num_image_tokens', v.outHiddenSize]);
+  return VISION_IO;
+}

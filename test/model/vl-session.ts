@@ -1,0 +1,61 @@
+// Test helpers for the Qwen2.5-VL graphs: vision.onnx on pixels + grids, and the text graph's
+// extra inputs (M-RoPE position_ids [3, batch, seq], image_embeds / image_positions).
+import * as ort from 'onnxruntime-node';
+import { join } from 'node:path';
+import { readManifest, type Qwen25VlManifest } from '../../src/model/manifest.ts';
+import type { Grid, MropePosition } from '../reference/qwen2_5_vl.ts';
+
+export function readVlManifest(dir: string): Qwen25VlManifest {
+  const m = readManifest(dir);
+  if (m.architecture !== 'qwen2_5_vl') throw new Error(`${dir}: not a qwen2_5_vl model`);
+  return m;
+}
+
+/** Deterministic values spread like normalized pixels (about -1.8 .. 2.1). */
+export function pseudoPixels(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  return Float32Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state / 2 ** 32) * 3.9 - 1.8;
+  });
+}
+
+export class VisionSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly manifest: Qwen25VlManifest,
+  ) {}
+
+  static async open(dir: string): Promise<VisionSession> {
+    const manifest = readVlManifest(dir);
+    return new VisionSession(await ort.InferenceSession.create(join(dir, manifest.vision.graph), { intraOpNumThreads: 1 }), manifest);
+  }
+
+  /** Image embeddings, one row per merged token. */
+  async embed(pixels: Float32Array, grids: Grid[]): Promise<Float32Array[]> {
+    const v = this.manifest.vision;
+    const out = await this.session.run({
+      [v.inputs.pixelValues]: new ort.Tensor('float32', pixels, [pixels.length / v.patchInputSize, v.patchInputSize]),
+      [v.inputs.gridThw]: new ort.Tensor('int64', BigInt64Array.from(grids.flat(), BigInt), [grids.length, 3]),
+    });
+    const embeds = out[v.outputs.imageEmbeds]!;
+    const [rows, width] = embeds.dims as [number, number];
+    const data = embeds.data as Float32Array;
+    return Array.from({ length: rows }, (_, r) => data.subarray(r * width, (r + 1) * width));
+  }
+}
+
+/** The VL text graph's inputs beyond input_ids for one pass over `positions` ([rows][seq]). */
+export function vlFeeds(m: Qwen25VlManifest, positions: MropePosition[][], images: { row: number; index: number; embedding: ArrayLike<number> }[] = []): Record<string, ort.Tensor> {
+  const rows = positions.length;
+  const seq = positions[0]!.length;
+  const ids = new BigInt64Array(3 * rows * seq);
+  positions.forEach((row, r) => row.forEach((p, i) => p.forEach((value, axis) => (ids[(axis * rows + r) * seq + i] = BigInt(value)))));
+  const embeds = new Float32Array(images.length * m.hiddenSize);
+  images.forEach((img, k) => embeds.set(img.embedding, k * m.hiddenSize));
+  return {
+    [m.inputs.positionIds]: new ort.Tensor('int64', ids, [3, rows, seq]),
+    [m.inputs.imageEmbeds]: new ort.Tensor('float32', embeds, [images.length, m.hiddenSize]),
+    [m.inputs.imagePositions]: new ort.Tensor('int64', BigInt64Array.from(images.flatMap((img) => [BigInt(img.row), BigInt(img.index)])), [images.length, 2]),
+  };
+}
