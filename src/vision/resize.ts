@@ -60,46 +60,59 @@ function clip8(sum: number): number {
   return sum >> PRECISION_BITS;
 }
 
-/**
- * Convolves along one axis. `stride` steps between neighbouring inputs of a tap (3 for a
- * horizontal pass, 3 × width for a vertical one); `lines` × `lineStep` walks the other axis.
- */
-function pass(src: Uint8Array, dst: Uint8Array, t: Taps, stride: number, lines: number, srcLine: number, dstLine: number, dstStep: number): void {
-  for (let line = 0; line < lines; line++) {
-    const srcBase = line * srcLine;
-    const dstBase = line * dstLine;
-    for (let out = 0; out < t.first.length; out++) {
-      const n = t.count[out]!;
+/** Each row: output pixel = weighted sum of neighbouring input pixels in that row. */
+function horizontalPass(src: RgbImage, width: number): RgbImage {
+  const t = taps(src.width, width);
+  const data = new Uint8Array(width * src.height * 3);
+  const { first, count, weights } = t;
+  const input = src.data;
+  for (let y = 0; y < src.height; y++) {
+    const srcRow = y * src.width * 3;
+    const dstRow = y * width * 3;
+    for (let out = 0; out < width; out++) {
+      const n = count[out]!;
       const k = out * t.width;
-      let s = srcBase + t.first[out]! * stride;
+      let s = srcRow + first[out]! * 3;
       let r = HALF;
       let g = HALF;
       let b = HALF;
-      for (let i = 0; i < n; i++, s += stride) {
-        const weight = t.weights[k + i]!;
-        r += src[s]! * weight;
-        g += src[s + 1]! * weight;
-        b += src[s + 2]! * weight;
+      for (let i = 0; i < n; i++, s += 3) {
+        const weight = weights[k + i]!;
+        r += input[s]! * weight;
+        g += input[s + 1]! * weight;
+        b += input[s + 2]! * weight;
       }
-      const d = dstBase + out * dstStep;
-      dst[d] = clip8(r);
-      dst[d + 1] = clip8(g);
-      dst[d + 2] = clip8(b);
+      const d = dstRow + out * 3;
+      data[d] = clip8(r);
+      data[d + 1] = clip8(g);
+      data[d + 2] = clip8(b);
     }
   }
+  return { width, height: src.height, data };
+}
+
+/** Each output row: weighted sum of input rows, walked left to right so every row is read in order. */
+function verticalPass(src: RgbImage, height: number): RgbImage {
+  const t = taps(src.height, height);
+  const rowLength = src.width * 3;
+  const data = new Uint8Array(rowLength * height);
+  const { weights } = t;
+  const input = src.data;
+  for (let out = 0; out < height; out++) {
+    const n = t.count[out]!;
+    const k = out * t.width;
+    const first = t.first[out]! * rowLength;
+    const dstRow = out * rowLength;
+    for (let x = 0; x < rowLength; x++) {
+      let sum = HALF;
+      for (let i = 0, s = first + x; i < n; i++, s += rowLength) sum += input[s]! * weights[k + i]!;
+      data[dstRow + x] = clip8(sum);
+    }
+  }
+  return { width: src.width, height, data };
 }
 
 export function resizeBicubic(img: RgbImage, width: number, height: number): RgbImage {
-  let current = img;
-  if (width !== current.width) {
-    const data = new Uint8Array(width * current.height * 3);
-    pass(current.data, data, taps(current.width, width), 3, current.height, current.width * 3, width * 3, 3);
-    current = { width, height: current.height, data };
-  }
-  if (height !== current.height) {
-    const data = new Uint8Array(width * height * 3);
-    pass(current.data, data, taps(current.height, height), width * 3, width, 3, 3, width * 3);
-    current = { width, height, data };
-  }
-  return current;
+  const wide = width === img.width ? img : horizontalPass(img, width);
+  return height === wide.height ? wide : verticalPass(wide, height);
 }
