@@ -67,7 +67,7 @@ export class ModelRunner {
   /**
    * One forward pass. `tokens`/`positions` are [rows × seq] row-major; `totals[r]` is row r's
    * length after this step; `logitsAt` indexes the flattened rows×seq positions whose logits
-   * are written into `logits` (n × vocab).
+   * are written into `logits` (n × vocab). Returns the seconds spent inside session.run.
    */
   async forward(step: {
     firstSlot: number;
@@ -78,7 +78,7 @@ export class ModelRunner {
     totals: ArrayLike<number>;
     logitsAt: ArrayLike<number>;
     logits: Float32Array;
-  }): Promise<void> {
+  }): Promise<number> {
     const session = this.session;
     const kv = this.kv;
     if (!session || !kv) throw new Error('model runner: released (sleeping)');
@@ -107,7 +107,9 @@ export class ModelRunner {
       feeds[m.inputs.pastKeys[layer]] = fetches[m.outputs.presentKeys[layer]] = cache[`${layer}.key`];
       feeds[m.inputs.pastValues[layer]] = fetches[m.outputs.presentValues[layer]] = cache[`${layer}.value`];
     }
+    const started = performance.now();
     await session.run(feeds, fetches);
+    return (performance.now() - started) / 1000;
   }
 }
 

@@ -185,7 +185,7 @@ export class Scheduler {
       }
     }
     const positions = Array.from({ length: end - start }, (_, i) => start + i);
-    await this.runner.forward({
+    await this.forward('prefill', {
       firstSlot: seq.slot,
       rows: 1,
       seq: end - start,
@@ -271,7 +271,7 @@ export class Scheduler {
       positions[r] = seq.cached;
       totals[r] = seq.cached + 1;
     }
-    await this.runner.forward({
+    await this.forward('decode', {
       firstSlot: first,
       rows,
       seq: 1,
@@ -288,6 +288,11 @@ export class Scheduler {
       this.steppers.get(state)!.step(rowOf, this.runner.kv!);
       this.afterStep(state);
     }
+  }
+
+  private async forward(kind: 'prefill' | 'decode', step: Parameters<ModelRunner['forward']>[0]): Promise<void> {
+    const seconds = await this.runner.forward(step);
+    this.options.observer?.onForward?.({ kind, tokens: step.rows * step.seq, seconds });
   }
 
   /**

@@ -26,6 +26,8 @@ export interface EngineObserver {
   onFirstToken?(requestId: string, seconds: number): void;
   onInterToken?(requestId: string, seconds: number): void;
   onFinished?(requestId: string, info: { seconds: number; promptTokens: number; completionTokens: number; cachedTokens: number }): void;
+  /** One forward pass: `tokens` prompt tokens prefilled or rows decoded, `seconds` inside the model. */
+  onForward?(info: { kind: 'prefill' | 'decode'; tokens: number; seconds: number }): void;
 }
 
 export interface BeamParams {
