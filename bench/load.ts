@@ -3,9 +3,8 @@
 // 5xx but the documented 429/503, no leaked slots (/metrics running = 0), resident memory of
 // the second vs the last 20 s within ±10 %, /health 200.
 //   npx tsx bench/load.ts [--clients 64] [--seconds 60] [--model DIR]
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { startServeProcess } from '../test/server/serve-process.ts';
 
 const { values } = parseArgs({
   options: { clients: { type: 'string', default: '64' }, seconds: { type: 'string', default: '60' }, model: { type: 'string' } },
@@ -13,17 +12,8 @@ const { values } = parseArgs({
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 
-const serverArgs = ['--import', 'tsx', 'server/cli.ts', 'serve', '--port', '0'];
-if (values.model) serverArgs.push('--model', values.model);
-const child = spawn(process.execPath, serverArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-let port = 0;
-for await (const line of createInterface({ input: child.stdout! })) {
-  const event = JSON.parse(line) as { event: string; port?: number };
-  if (event.event === 'listening') port = event.port!;
-  if (event.event === 'model_loaded') break;
-}
-child.stdout!.resume();
-const base = `http://127.0.0.1:${port}`;
+const server = await startServeProcess(values.model ? ['--model', values.model] : []);
+const { child, url: base } = server;
 const model = (((await (await fetch(`${base}/v1/models`)).json()) as { data: Array<{ id: string }> }).data[0]!).id;
 
 type Kind = 'stream_chat' | 'beam' | 'sample' | 'malformed' | 'hangup';

@@ -1,32 +1,13 @@
 // `xllm serve` as a real process: SIGTERM lets in-flight streams finish, or cancels them at the
 // deadline, and the process exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sseData } from './harness.ts';
+import { startServeProcess, type ServeProcess } from './serve-process.ts';
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-async function startCli(extra: string[]): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'server/cli.ts', 'serve', '--port', '0', '--max-model-len', '256', '--max-batch-size', '2', '--threads', '1', ...extra],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let port = 0;
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const event = JSON.parse(line) as { event: string; port?: number };
-    if (event.event === 'listening') port = event.port!;
-    if (event.event === 'model_loaded') break;
-  }
-  child.stdout!.resume();
-  return { child, url: `http://127.0.0.1:${port}`, exited };
+function startCli(extra: string[]): Promise<ServeProcess> {
+  return startServeProcess(['--max-model-len', '256', '--max-batch-size', '2', '--threads', '1', ...extra]);
 }
 
 function streamCompletion(url: string, maxTokens: number) {
