@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
 import { argmax } from '../reference/qwen2.ts';
 import { Qwen25VlReference, type Grid, type MropePosition } from '../reference/qwen2_5_vl.ts';
+import { mropePositions } from '../../src/vision/prompt-tokens.ts';
 import { EngineSession, maxAbsDiff } from './engine-session.ts';
 import { pseudoPixels, readVlManifest, vlFeeds } from './vl-session.ts';
 
@@ -58,6 +59,17 @@ test('a prefill with two images (M-RoPE positions, scattered embeddings) and 5 d
     generated.push(token);
   }
   assert.ok(new Set(generated).size > 2, `greedy output too repetitive: ${generated}`);
+});
+
+test("src/vision's mropePositions gives the reference's get_rope_index for the two-image prompt", () => {
+  const images = grids.map((gridThw) => ({ pixelValues: new Float32Array(0), gridThw, tokenCount: (gridThw[0] * gridThw[1] * gridThw[2]) / 4 }));
+  const got = mropePositions(prompt, images, { visionStartId: visionStart, imagePadId: imagePad });
+  assert.is(got.nextPosition, next);
+  const n = prompt.length;
+  assert.equal(
+    prompt.map((_, i) => [got.positions[i], got.positions[n + i], got.positions[2 * n + i]]),
+    positions,
+  );
 });
 
 test('image_positions index the current chunk: a prefill split inside an image block matches the reference', async () => {
