@@ -29,3 +29,10 @@ export function byteLevelDecodeInto(token: string, out: Uint8Array, offset: numb
   }
   return token.length;
 }
+
+/** The byte-level string that stands for bytes (how vocab files spell a token). */
+export function byteLevelEncode(bytes: Uint8Array): string {
+  let token = '';
+  for (const byte of bytes) token += String.fromCharCode(BYTE_TO_CHAR[byte]);
+  return token;
+}

@@ -1,5 +1,5 @@
-// Reads a Hugging Face tokenizer.json into what our native BPE needs, rejecting whatever
-// it does not implement with an error that names the field.
+// Reads a Hugging Face tokenizer.json (without its big tables, see tokenizer_json.ts) into what
+// our native BPE needs, rejecting whatever it does not implement with an error naming the field.
 
 /** The split patterns implemented natively (numbers match xl_split_pattern in C). */
 export const SPLIT_PATTERNS: ReadonlyMap<string, number> = new Map([
@@ -26,9 +26,6 @@ export interface AddedTokenSpec {
 }
 
 export interface TokenizerSpec {
-  vocab: Record<string, number>;
-  /** As in the file: "a b" strings or [a, b] pairs; checked while packing for the native side. */
-  merges: unknown[];
   ignoreMerges: boolean;
   splitPattern: number;
   nfc: boolean;
@@ -40,7 +37,7 @@ export interface TokenizerSpec {
 
 type Json = Record<string, any>;
 
-function fail(problem: string): never {
+export function fail(problem: string): never {
   throw new Error(`tokenizer.json: ${problem}`);
 }
 
@@ -83,7 +80,7 @@ function readPreTokenizer(pre: unknown): number {
   return pattern;
 }
 
-function readModel(model: unknown): Pick<TokenizerSpec, 'vocab' | 'merges' | 'ignoreMerges'> {
+function readModel(model: unknown): Pick<TokenizerSpec, 'ignoreMerges'> {
   if (!isObject(model)) fail('model is missing');
   if (model.type !== 'BPE') fail(`unsupported model type ${JSON.stringify(model.type)} (only BPE)`);
   if (model.dropout != null) fail('unsupported model.dropout (BPE dropout)');
@@ -92,7 +89,7 @@ function readModel(model: unknown): Pick<TokenizerSpec, 'vocab' | 'merges' | 'ig
   if (model.end_of_word_suffix) fail('unsupported model.end_of_word_suffix');
   if (!isObject(model.vocab)) fail('model.vocab must be an object of token to id');
   if (!Array.isArray(model.merges)) fail('model.merges must be an array');
-  return { vocab: model.vocab, merges: model.merges, ignoreMerges: Boolean(model.ignore_merges) };
+  return { ignoreMerges: Boolean(model.ignore_merges) };
 }
 
 function readAddedTokens(added: unknown): AddedTokenSpec[] {
@@ -161,7 +158,7 @@ function readPostProcessor(processor: unknown): Surroundings {
   }
 }
 
-/** Validates a parsed tokenizer.json. */
+/** Validates a parsed tokenizer.json (model.vocab and model.merges are only checked for their type). */
 export function readTokenizerSpec(json: unknown): TokenizerSpec {
   if (!isObject(json)) fail('the file is not a JSON object');
   if (json.decoder != null && json.decoder.type !== 'ByteLevel')

@@ -1,21 +1,21 @@
-// The WebAssembly BPE (wasm/tokenizer): loads the tables in bulk and encodes UTF-8 in place.
-import { loadWasmUnit, type WasmUnit } from '../wasm/unit.ts';
+// The WebAssembly BPE (wasm/tokenizer): takes the tables read by tokenizer_json.ts and encodes
+// UTF-8 in place.
+import type { WasmUnit } from '../wasm/unit.ts';
 import type { TokenizerSpec } from './config.ts';
-import { packMerges } from './pack_merges.ts';
-import type { Vocabulary } from './vocabulary.ts';
+import type { NativeTables } from './tokenizer_json.ts';
 
 const PASS_ADDED_RAW = 1;
 const PASS_ADDED_NORMALIZED = 2;
 export const ALL_PASSES = PASS_ADDED_RAW | PASS_ADDED_NORMALIZED;
 export const NORMALIZED_PASS = PASS_ADDED_NORMALIZED;
 const FLAG = { lstrip: 1, rstrip: 2, singleWord: 4, normalized: 8 } as const;
+const UNKNOWN_MERGE_TOKEN = -1005;
 
 const ERRORS: Record<number, string> = {
   [-1000]: 'out of memory',
   [-1001]: 'the vocabulary holds the same token twice',
   [-1003]: 'the vocabulary lacks a token for some single byte',
   [-1004]: 'invalid argument',
-  [-1005]: 'a merge uses a token missing from the vocabulary',
 };
 
 function check(code: number, what: string): number {
@@ -45,13 +45,13 @@ export class NativeBpe {
     private readonly handle: number,
   ) {}
 
-  static async create(spec: TokenizerSpec, vocab: Vocabulary): Promise<NativeBpe> {
-    const unit = await loadWasmUnit('tokenizer');
+  /** unit: the instance the tables were read into (they stay owned by the caller). */
+  static create(unit: WasmUnit, spec: TokenizerSpec, tables: NativeTables): NativeBpe {
     const handle = unit.exports.xl_tok_new(spec.splitPattern, spec.ignoreMerges ? 1 : 0) as number;
     if (!handle) throw new Error('tokenizer: could not create the native tokenizer (out of memory)');
     const bpe = new NativeBpe(unit, handle);
-    bpe.call('xl_tok_set_vocab', 'loading the vocabulary', [vocab.modelBytes, vocab.modelOffsets], [vocab.modelOffsets.length - 1]);
-    bpe.loadMerges(spec.merges);
+    check(unit.exports.xl_tok_set_vocab(handle, tables.vocabBytesPtr, tables.vocabOffsetsPtr, tables.vocabCount) as number, 'loading the vocabulary');
+    bpe.loadMerges(tables);
     const added = packStrings(spec.addedTokens.map((t) => t.content));
     const ids = Int32Array.from(spec.addedTokens, (t) => t.id);
     const flags = Int32Array.from(spec.addedTokens, (t) =>
@@ -61,18 +61,17 @@ export class NativeBpe {
     return bpe;
   }
 
-  private loadMerges(merges: unknown[]): void {
-    const { bytes, offsets } = packMerges(merges);
-    const ptrs = [this.unit.copyIn(bytes), this.unit.copyIn(offsets), this.unit.malloc(4)];
+  private loadMerges(tables: NativeTables): void {
+    const badRule = this.unit.malloc(4);
     try {
-      const code = this.unit.exports.xl_tok_set_merges(this.handle, ptrs[0], ptrs[1], merges.length, ptrs[2]) as number;
-      if (code === -1005) {
-        const rank = this.unit.i32(ptrs[2], 1)[0];
-        throw new Error(`tokenizer.json: model.merges[${rank}] ${JSON.stringify(merges[rank])} uses a token missing from the vocabulary`);
+      const code = this.unit.exports.xl_tok_set_merges(this.handle, tables.mergeBytesPtr, tables.mergeOffsetsPtr, tables.mergeCount, badRule) as number;
+      if (code === UNKNOWN_MERGE_TOKEN) {
+        const rank = this.unit.i32(badRule, 1)[0];
+        throw new Error(`tokenizer.json: model.merges[${rank}] ${tables.mergeText(rank)} uses a token missing from the vocabulary`);
       }
       check(code, 'loading the merges');
     } finally {
-      ptrs.forEach((p) => this.unit.free(p));
+      this.unit.free(badRule);
     }
   }
 
@@ -101,6 +100,17 @@ export class NativeBpe {
     this.unit.free(this.outPtr);
     this.outCap = Math.max(count, 1024);
     this.outPtr = this.unit.malloc(this.outCap * 4);
+  }
+
+  /** The model vocabulary's id of a token's (byte-level decoded) bytes. */
+  modelTokenId(bytes: Uint8Array): number | undefined {
+    const ptr = this.unit.copyIn(bytes);
+    try {
+      const id = this.unit.exports.xl_tok_token_id(this.handle, ptr, bytes.length) as number;
+      return id < 0 ? undefined : id;
+    } finally {
+      this.unit.free(ptr);
+    }
   }
 
   /** Ids of already-normalized text; passes selects which added tokens are matched. */

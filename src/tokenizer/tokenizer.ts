@@ -2,10 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChatTemplate, readChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat_template.ts';
-import { readTokenizerSpec, type TokenizerSpec } from './config.ts';
+import type { TokenizerSpec } from './config.ts';
 import { IncrementalDecoder } from './incremental_decoder.ts';
 import { ALL_PASSES, NativeBpe, NORMALIZED_PASS } from './native.ts';
+import { readTokenizerJson } from './tokenizer_json.ts';
 import { Vocabulary } from './vocabulary.ts';
+import { loadWasmUnit } from '../wasm/unit.ts';
 
 export interface EncodeOptions {
   addSpecialTokens?: boolean;
@@ -15,6 +17,14 @@ export interface DecodeOptions {
 }
 
 type Json = Record<string, unknown>;
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
 
 async function readJson(path: string, required: boolean): Promise<Json | undefined> {
   let text: string;
@@ -29,6 +39,13 @@ async function readJson(path: string, required: boolean): Promise<Json | undefin
   } catch (error) {
     throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Like Promise.all, but the error is the first failure in list order, not in time. */
+async function allInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** A token in tokenizer_config.json: a string or an object with `content`. */
@@ -68,15 +85,21 @@ export class Tokenizer {
 
   /** Loads tokenizer.json and tokenizer_config.json (+ generation_config.json when present). */
   static async load(modelDir: string): Promise<Tokenizer> {
-    const [json, config, generationConfig] = await Promise.all([
-      readJson(join(modelDir, 'tokenizer.json'), true),
+    const path = join(modelDir, 'tokenizer.json');
+    const [text, config, generationConfig, unit] = await allInOrder([
+      readBytes(path),
       readJson(join(modelDir, 'tokenizer_config.json'), true),
       readJson(join(modelDir, 'generation_config.json'), false),
+      loadWasmUnit('tokenizer'),
     ]);
-    const spec = readTokenizerSpec(json);
-    const vocab = new Vocabulary(spec);
-    const native = await NativeBpe.create(spec, vocab);
-    return new Tokenizer(spec, vocab, native, config!, generationConfig);
+    const { spec, tables } = readTokenizerJson(unit, text, path);
+    try {
+      const native = NativeBpe.create(unit, spec, tables);
+      const vocab = new Vocabulary(spec, tables.modelVocab(), (bytes) => native.modelTokenId(bytes));
+      return new Tokenizer(spec, vocab, native, config!, generationConfig);
+    } finally {
+      tables.free();
+    }
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {

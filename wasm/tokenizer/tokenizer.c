@@ -88,6 +88,11 @@ int32_t xl_tok_set_merges(xl_tok *t, const uint8_t *bytes, const int32_t *offset
   return err;
 }
 
+int32_t xl_tok_token_id(const xl_tok *t, const uint8_t *bytes, int32_t len) {
+  if (!t->has_vocab || len <= 0) return -1;
+  return xl_vocab_find(&t->vocab, bytes, (size_t)len);
+}
+
 int32_t xl_tok_set_added(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, const int32_t *ids,
                          const int32_t *flags, int32_t count) {
   if (t->has_added || count < 0) return XL_ERR_BAD_ARGUMENT;

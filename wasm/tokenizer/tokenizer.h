@@ -18,6 +18,8 @@ int32_t xl_tok_set_vocab(xl_tok *t, const uint8_t *bytes, const int32_t *offsets
 // bytes[offsets[2r + 1] .. offsets[2r + 2]) (byte-level decoded, back to back). On an unknown
 // token, returns XL_ERR_UNKNOWN_MERGE_TOKEN and *bad_rule gets the rule's rank.
 int32_t xl_tok_set_merges(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, int32_t count, int32_t *bad_rule);
+// The model vocabulary's id of a token given by its bytes (byte-level decoded), or -1.
+int32_t xl_tok_token_id(const xl_tok *t, const uint8_t *bytes, int32_t len);
 // Added tokens: UTF-8 contents packed like the vocabulary, their ids and XL_ADDED_* flags.
 int32_t xl_tok_set_added(xl_tok *t, const uint8_t *bytes, const int32_t *offsets, const int32_t *ids,
                          const int32_t *flags, int32_t count);
