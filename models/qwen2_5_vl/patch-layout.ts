@@ -3,11 +3,12 @@
 // image, frame by frame, each merge window (merge × merge patches) contiguous.
 //
 // transformers reorders patches window by window so that flash attention sees contiguous
-// segments (get_window_index, cu_seqlens). Attention restricted by a mask is the same
-// computation in any order, and the merger's groups of merge² consecutive patches are the
-// same groups either way, so this graph keeps the processor's order and builds masks:
-// full-attention blocks attend within a frame, window blocks within a frame's window of
-// window_size / patch_size patches per side.
+// segments (get_window_index, cu_seqlens). Attention within segments is the same computation
+// in any order, and the merger's groups of merge² consecutive patches are the same groups
+// either way, so this graph keeps the processor's order. Full-attention blocks attend within
+// a frame through a [P, P] mask. Window blocks (most of them) scatter patches into fixed
+// window slots, side² per window of window_size / patch_size patches per side (edge windows
+// partly empty, masked as keys), so their attention costs P · side² instead of P².
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
 import type { VisionConfig } from './config.ts';
@@ -16,9 +17,16 @@ export interface PatchLayout {
   /** Patch row and column inside its frame, int64 [P]. */
   rows: string;
   cols: string;
-  /** Additive attention masks [P, P]: 0 where attention is allowed, -inf elsewhere. */
+  /** Additive attention mask [P, P]: 0 within a frame, -inf across frames. */
   fullAttentionBias: string;
-  windowAttentionBias: string;
+  /** Patches per window slot group: window side². */
+  windowSlots: number;
+  /** Rows [P, ...trailing] → window slots [windows · windowSlots, ...trailing], empty slots zero. */
+  toWindows(x: string, trailing: number[], name: string): string;
+  /** Window slots [windows · windowSlots, ...] → patch rows [P, ...]. */
+  fromWindows(x: string, name: string): string;
+  /** Additive key mask [windows, 1, 1, windowSlots]: -inf on empty slots. */
+  windowKeyBias: string;
 }
 
 export function buildPatchLayout(g: GraphBuilder, pixelValues: string, gridThw: string, v: VisionConfig): PatchLayout {
@@ -56,20 +64,47 @@ export function buildPatchLayout(g: GraphBuilder, pixelValues: string, gridThw: 
   const cols = op('Add', [op('Mul', [op('Mod', [block, blocksPerRow], 'block_col'), mergeSize], 'block_col_patch'), op('Mod', [withinBlock, mergeSize], 'col_in_block')], 'cols');
   // The index of the frame's first patch identifies the frame.
   const frameKey = op('Sub', [patch, inFrame], 'frame_key');
-  const windowSide = scalar('window_side', v.windowSize / v.patchSize);
-  const windowRow = op('Div', [rows, windowSide], 'window_row');
-  const windowCol = op('Div', [cols, windowSide], 'window_col');
-
-  const same = (key: string, name: string) =>
-    op('Equal', [op('Unsqueeze', [key, g.int64s(`layout.${name}.axes1`, [1])], `${name}/column`), op('Unsqueeze', [key, g.int64s(`layout.${name}.axes0`, [0])], `${name}/row`)], `same_${name}`);
-  const sameFrame = same(frameKey, 'frame');
-  const sameWindow = op('And', [sameFrame, op('And', [same(windowRow, 'window_row'), same(windowCol, 'window_col')], 'same_window_cell')], 'same_window');
+  const sameFrame = op('Equal', [op('Unsqueeze', [frameKey, g.int64s('layout.frame.axes1', [1])], 'frame/column'), op('Unsqueeze', [frameKey, g.int64s('layout.frame.axes0', [0])], 'frame/row')], 'same_frame');
   const allowed = g.float32s('layout.allowed', [0], []);
   const blocked = g.float32s('layout.blocked', [-Infinity], []);
+
+  // Windows are numbered image by image, frame by frame, row-major within a frame.
+  const side = v.windowSize / v.patchSize;
+  const windowSide = scalar('window_side', side);
+  const sideMinusOne = scalar('window_side_minus_one', side - 1);
+  const roundUp = (t: string, name: string) => op('Div', [op('Add', [t, sideMinusOne], `${name}/padded`), windowSide], name);
+  const windowRowsPerFrame = roundUp(heights, 'window_rows');
+  const windowColsPerFrame = roundUp(widths, 'window_cols');
+  const windowsPerFrame = op('Mul', [windowRowsPerFrame, windowColsPerFrame], 'windows_per_frame');
+  const imageWindows = op('Mul', [frames, windowsPerFrame], 'image_windows');
+  const imageWindowStarts = op('Sub', [op('CumSum', [imageWindows, scalar('axis0_windows', 0)], 'image_window_ends'), imageWindows], 'image_window_starts');
+  const windowCount = g.op('ReduceSum', [imageWindows, g.int64s('layout.window_count_axes', [0])], { name: 'layout.window_count', attrs: { keepdims: attr.int(1) } });
+  const frame = op('Div', [local, frameSize], 'frame');
+  const window = op('Add', [
+    op('Add', [op('Gather', [imageWindowStarts, image], 'own_window_start'), op('Mul', [frame, op('Gather', [windowsPerFrame, image], 'own_windows_per_frame')], 'frame_windows')], 'frame_window_start'),
+    op('Add', [op('Mul', [op('Div', [rows, windowSide], 'window_row'), op('Gather', [windowColsPerFrame, image], 'own_window_cols')], 'window_row_start'), op('Div', [cols, windowSide], 'window_col')], 'window_in_frame'),
+  ], 'window');
+  const windowSlots = side * side;
+  const inWindow = op('Add', [op('Mul', [op('Mod', [rows, windowSide], 'row_in_window'), windowSide], 'row_in_window_start'), op('Mod', [cols, windowSide], 'col_in_window')], 'in_window');
+  const slot = op('Unsqueeze', [op('Add', [op('Mul', [window, scalar('window_slots', windowSlots)], 'window_first_slot'), inWindow], 'slot'), g.int64s('layout.slot.axes', [1])], 'slot/column');
+  const slotCount = op('Mul', [windowCount, scalar('window_slots_count', windowSlots)], 'slot_count');
+
+  const toWindows = (x: string, trailing: number[], name: string) => {
+    const shape = op('Concat', [slotCount, g.int64s(`layout.${name}.trailing`, trailing)], `${name}/shape`, { axis: attr.int(0) });
+    const empty = g.op('ConstantOfShape', [shape], { name: `layout.${name}/empty` });
+    return g.op('ScatterND', [empty, slot, x], { name: `layout.${name}/scatter` });
+  };
+  const ones = op('Expand', [g.float32s('layout.one', [1], []), op('Shape', [patch], 'patch_shape')], 'ones');
+  const filled = op('Greater', [toWindows(ones, [], 'filled'), g.float32s('layout.half', [0.5], [])], 'filled/bool');
+  const keyShape = g.int64s('layout.key_bias_shape', [-1, 1, 1, windowSlots]);
+  const windowKeyBias = op('Reshape', [op('Where', [filled, allowed, blocked], 'key_bias/flat'), keyShape], 'key_bias');
   return {
     rows,
     cols,
     fullAttentionBias: op('Where', [sameFrame, allowed, blocked], 'full_bias'),
-    windowAttentionBias: op('Where', [sameWindow, allowed, blocked], 'window_bias'),
+    windowSlots,
+    toWindows,
+    fromWindows: (x, name) => g.op('GatherND', [x, slot], { name: `layout.${name}/gather` }),
+    windowKeyBias,
   };
 }

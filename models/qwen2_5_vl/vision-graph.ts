@@ -39,7 +39,7 @@ export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen
   const gridThw = g.input(VISION_IO.gridThw, DataType.INT64, ['num_images', 3]);
 
   const layout = buildPatchLayout(g, pixelValues, gridThw, v);
-  const { cos, sin } = rotaryTables(g, layout.rows, layout.cols, v.headDim);
+  const rotary = rotaryTables(g, layout.rows, layout.cols, v.headDim);
   const norm = (x: string, weight: string, width: number) =>
     g.op('SimplifiedLayerNormalization', [x, w.vector(weight, width)], { name: weight, attrs: { axis: attr.int(-1), epsilon: eps, stash_type: attr.int(1) } });
   const headsShape = g.int64s('vision.shape.heads', [0, v.numHeads, v.headDim]);
@@ -48,26 +48,41 @@ export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen
   const gateUpSplit = g.int64s('vision.split.gate_up', [v.intermediateSize, v.intermediateSize]);
   const scale = g.float32s('vision.attention.scale', [1 / Math.sqrt(v.headDim)], []);
 
-  const rotate = (x: string, name: string) => {
+  const rotate = (x: string, cos: string, sin: string, name: string) => {
     const [x1, x2] = g.node('Split', [x], { name: `${name}/halves`, outputs: 2, attrs: { axis: attr.int(-1) } });
     const turned = g.op('Concat', [g.op('Neg', [x2!], { name: `${name}/neg` }), x1!], { name: `${name}/turned`, attrs: { axis: attr.int(-1) } });
     return g.op('Add', [g.op('Mul', [x, cos], { name: `${name}/cos` }), g.op('Mul', [turned, sin], { name: `${name}/sin` })], { name });
+  };
+  // Window blocks attend within groups of window slots, full blocks within one group of all patches.
+  const windowed = {
+    cos: layout.toWindows(rotary.cos, [1, v.headDim], 'window_cos'),
+    sin: layout.toWindows(rotary.sin, [1, v.headDim], 'window_sin'),
+    groups: g.int64s('vision.shape.window_groups', [-1, layout.windowSlots, v.numHeads, v.headDim]),
+    bias: layout.windowKeyBias,
+  };
+  const full = { ...rotary, groups: g.int64s('vision.shape.one_group', [1, -1, v.numHeads, v.headDim]), bias: layout.fullAttentionBias };
+
+  /** Attention over rows [N, D] split into groups by `groups`; `bias` masks keys per group. */
+  const attention = (rows: string, p: string, at: typeof full) => {
+    const qkv = w.linear(rows, [{ name: `${p}.attn.qkv.weight`, out: 3 * d }], d, [`${p}.attn.qkv.bias`]);
+    const [q, k, val] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
+    const heads = (t: string, name: string) => g.op('Reshape', [t, headsShape], { name: `${p}.${name}/heads` });
+    const grouped = (t: string, perm: number[], name: string) =>
+      g.op('Transpose', [g.op('Reshape', [t, at.groups], { name: `${p}.${name}/groups` })], { name: `${p}.${name}/t`, attrs: { perm: attr.ints(perm) } });
+    const qT = grouped(rotate(heads(q!, 'q'), at.cos, at.sin, `${p}.q_rotary`), [0, 2, 1, 3], 'q'); // [groups, heads, n, hd]
+    const kT = grouped(rotate(heads(k!, 'k'), at.cos, at.sin, `${p}.k_rotary`), [0, 2, 3, 1], 'k'); // [groups, heads, hd, n]
+    const vT = grouped(val!, [0, 2, 1, 3], 'v');
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [qT, kT], { name: `${p}.scores` }), scale], { name: `${p}.scaled` }), at.bias], { name: `${p}.masked` });
+    const probs = g.op('Softmax', [scores], { name: `${p}.softmax`, attrs: { axis: attr.int(-1) } });
+    const context = g.op('Transpose', [g.op('MatMul', [probs, vT], { name: `${p}.context` })], { name: `${p}.context_t`, attrs: { perm: attr.ints([0, 2, 1, 3]) } });
+    return g.op('Reshape', [context, flatShape], { name: `${p}.context/flat` });
   };
 
   let x = w.linear(pixelValues, [{ name: 'visual.patch_embed.proj.weight', out: d, stored: [d, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize] }], v.patchInputSize);
   for (let b = 0; b < v.depth; b++) {
     const p = `visual.blocks.${b}`;
-    const bias = v.fullAttentionBlocks.includes(b) ? layout.fullAttentionBias : layout.windowAttentionBias;
-    const qkv = w.linear(norm(x, `${p}.norm1.weight`, d), [{ name: `${p}.attn.qkv.weight`, out: 3 * d }], d, [`${p}.attn.qkv.bias`]);
-    const [q, k, val] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
-    const heads = (t: string, name: string) => g.op('Reshape', [t, headsShape], { name: `${p}.${name}/heads` });
-    const transpose = (t: string, perm: number[], name: string) => g.op('Transpose', [t], { name: `${p}.${name}`, attrs: { perm: attr.ints(perm) } });
-    const qT = transpose(rotate(heads(q!, 'q'), `${p}.q_rotary`), [1, 0, 2], 'q_t'); // [heads, P, hd]
-    const kT = transpose(rotate(heads(k!, 'k'), `${p}.k_rotary`), [1, 2, 0], 'k_t'); // [heads, hd, P]
-    const vT = transpose(heads(val!, 'v'), [1, 0, 2], 'v_t');
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [qT, kT], { name: `${p}.scores` }), scale], { name: `${p}.scaled` }), bias], { name: `${p}.masked` });
-    const probs = g.op('Softmax', [scores], { name: `${p}.softmax`, attrs: { axis: attr.int(-1) } });
-    const context = g.op('Reshape', [transpose(g.op('MatMul', [probs, vT], { name: `${p}.context` }), [1, 0, 2], 'context_t'), flatShape], { name: `${p}.context/flat` });
+    const normed = norm(x, `${p}.norm1.weight`, d);
+    const context = v.fullAttentionBlocks.includes(b) ? attention(normed, p, full) : layout.fromWindows(attention(layout.toWindows(normed, [d], `${p}.windows`), p, windowed), `${p}.patches`);
     x = g.op('Add', [x, w.linear(context, [{ name: `${p}.attn.proj.weight`, out: d }], d, [`${p}.attn.proj.bias`])], { name: `${p}.attn_residual` });
 
     const gateUp = w.linear(
