@@ -10,7 +10,7 @@
 // window slots, side² per window of window_size / patch_size patches per side (edge windows
 // partly empty, masked as keys), so their attention costs P · side² instead of P².
 import type { GraphBuilder } from '../onnx/graph.ts';
-import { DataType, attr } from '../onnx/graph.ts';
+import { DataType, attr, type Attribute } from '../onnx/graph.ts';
 import type { VisionConfig } from './config.ts';
 
 export interface PatchLayout {
@@ -31,7 +31,7 @@ export interface PatchLayout {
 
 export function buildPatchLayout(g: GraphBuilder, pixelValues: string, gridThw: string, v: VisionConfig): PatchLayout {
   const scalar = (name: string, value: number) => g.int64s(`layout.${name}`, [value], []);
-  const op = (type: string, inputs: string[], name: string, attrs?: Record<string, ReturnType<typeof attr.int>>) => g.op(type, inputs, { name: `layout.${name}`, attrs });
+  const op = (type: string, inputs: string[], name: string, attrs?: Record<string, Attribute>) => g.op(type, inputs, { name: `layout.${name}`, attrs });
   const m = v.spatialMergeSize;
 
   const count = op('Gather', [op('Shape', [pixelValues], 'shape'), scalar('zero', 0)], 'count', { axis: attr.int(0) });

@@ -3,8 +3,10 @@
 //   grid_thw     int64   [numImages, 3]  (t, h, w) in patches, per image, in the order of the rows
 //   → image_embeds float32 [numPatches / merge², text hidden]
 // Patch embedding (a stride-equals-kernel Conv3d, i.e. a MatMul), blocks of RMSNorm →
-// attention with the 2-D rotary → RMSNorm → SwiGLU, window attention except in the
-// full-attention blocks, then the merger (RMSNorm, merge² patches → Linear → GELU → Linear).
+// attention with the 2-D rotary → RMSNorm → SwiGLU, window attention (over window slots, see
+// patch-layout.ts) except in the full-attention blocks, then the merger (RMSNorm, merge²
+// patches → Linear → GELU → Linear). The caller keeps grid_thw consistent with the rows:
+// Σ t·h·w = numPatches, h and w multiples of the merge size.
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
 import type { WeightEmitter } from '../qwen2/weights.ts';
