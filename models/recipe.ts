@@ -21,19 +21,22 @@ const REVISION_FILE = 'recipe-revision';
 
 const QWEN_VOCAB = 151936;
 
+/** The tiny text model: the default model, and the text half of tiny-vl. */
+const TINY_TEXT = {
+  hiddenSize: 64,
+  intermediateSize: 256,
+  numLayers: 2,
+  numAttentionHeads: 4,
+  numKeyValueHeads: 2,
+  vocabSize: QWEN_VOCAB,
+  ropeTheta: 10000,
+  maxPositionEmbeddings: 4096,
+  tieWordEmbeddings: false,
+  rmsNormEps: 1e-6,
+} satisfies Qwen2Shape;
+
 export const BUILTIN_SHAPES = {
-  tiny: {
-    hiddenSize: 64,
-    intermediateSize: 256,
-    numLayers: 2,
-    numAttentionHeads: 4,
-    numKeyValueHeads: 2,
-    vocabSize: QWEN_VOCAB,
-    ropeTheta: 10000,
-    maxPositionEmbeddings: 4096,
-    tieWordEmbeddings: false,
-    rmsNormEps: 1e-6,
-  },
+  tiny: TINY_TEXT,
   'bench-0.5b': {
     hiddenSize: 896,
     intermediateSize: 4864,
@@ -49,16 +52,7 @@ export const BUILTIN_SHAPES = {
   // Qwen2.5-VL: the tiny text model with M-RoPE, and a vision tower with window attention
   // in blocks 0 and 2 around one full-attention block.
   'tiny-vl': {
-    hiddenSize: 64,
-    intermediateSize: 256,
-    numLayers: 2,
-    numAttentionHeads: 4,
-    numKeyValueHeads: 2,
-    vocabSize: QWEN_VOCAB,
-    ropeTheta: 10000,
-    maxPositionEmbeddings: 4096,
-    tieWordEmbeddings: false,
-    rmsNormEps: 1e-6,
+    ...TINY_TEXT,
     mropeSection: [2, 3, 3],
     vision: { depth: 3, hiddenSize: 32, intermediateSize: 64, numHeads: 2, fullAttentionBlocks: [1], windowSize: 112 },
     minPixels: 56 * 56,
