@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { samplingParams } from '../../src/sampling/params.ts';
 import { seedRng } from '../../src/sampling/rng.ts';
 import { Sampler, type SampleRow } from '../../src/sampling/sampler.ts';
-import { keptDistribution, makeRow, processLogits } from './reference.ts';
+import { drawReference, keptDistribution, makeRow, nextUniform, processLogits } from './reference.ts';
 
 /** Upper tail of chi-square with df degrees of freedom (Wilson–Hilferty normal approximation). */
 function chiSquareP(statistic: number, df: number): number {
@@ -22,7 +22,14 @@ test('20,000 seeded draws follow the truncated softmax (chi-square p > 0.001)', 
   const sampler = await Sampler.create(vocab, 1);
   const raw = makeRow(vocab, 12345, 'random').map((v) => v / 6); // a spread of plausible probabilities
   sampler.logitsView(1).set(raw);
-  for (const partial of [{ temperature: 0.8, topP: 0.9, topK: 30 }, { temperature: 1.3, minP: 0.05 }, { temperature: 1 }]) {
+  const cases = [
+    { temperature: 0.8, topP: 0.9, topK: 30 },
+    { temperature: 1.3, minP: 0.05 },
+    { temperature: 1 },
+    { temperature: 1, topP: 0.6 },
+    { temperature: 0.7, topK: 8, topP: 0.8, minP: 0.02 },
+  ];
+  for (const partial of cases) {
     const params = samplingParams(partial);
     const want = keptDistribution(processLogits(raw, params, [], []), params);
     const counts = new Map<number, number>();
@@ -36,6 +43,25 @@ test('20,000 seeded draws follow the truncated softmax (chi-square p > 0.001)', 
     for (const [token, p] of want) statistic += ((counts.get(token) ?? 0) - p * DRAWS) ** 2 / (p * DRAWS);
     const pValue = chiSquareP(statistic, want.size - 1);
     assert.ok(pValue > 0.001, `${JSON.stringify(partial)}: chi-square ${statistic.toFixed(1)}, df ${want.size - 1}, p ${pValue}`);
+  }
+  sampler.dispose();
+});
+
+test('each draw is the inverse CDF of the kept set in id order at the seeded uniform', async () => {
+  const vocab = 3000;
+  const sampler = await Sampler.create(vocab, 1);
+  for (let seed = 0; seed < 12; seed++) {
+    const raw = makeRow(vocab, 777 + seed, seed % 3 === 0 ? 'ties' : 'random');
+    sampler.logitsView(1).set(raw);
+    const params = samplingParams([{ temperature: 1, topP: 0.95 }, { temperature: 0.6, topK: 40 }, { temperature: 1.2, minP: 0.01 }][seed % 3]);
+    const kept = keptDistribution(processLogits(raw, params, [], []), params);
+    const rng = seedRng(seed);
+    const mirror = Uint32Array.from(rng);
+    for (let i = 0; i < 200; i++) {
+      const token = sampler.sample([{ params, promptTokens: [], outputTokens: [], rng }])[0].token;
+      assert.is(token, drawReference(kept, nextUniform(mirror)));
+    }
+    assert.equal(rng, mirror, 'one uniform per draw');
   }
   sampler.dispose();
 });

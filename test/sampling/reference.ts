@@ -110,3 +110,33 @@ export function beamStepReference(beams: RefBeam[], k: number, width: number, eo
   pool.sort((a, b) => b.key - a.key || a.parent - b.parent || a.token - b.token);
   return pool.slice(0, width);
 }
+
+/** xoshiro128** (the sampler's generator): the next 53-bit uniform double in [0, 1). */
+export function nextUniform(state: Uint32Array): number {
+  const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+  const next = () => {
+    const result = Math.imul(rotl(Math.imul(state[1], 5) >>> 0, 7), 9) >>> 0;
+    const t = (state[1] << 9) >>> 0;
+    state[2] ^= state[0];
+    state[3] ^= state[1];
+    state[1] ^= state[2];
+    state[0] ^= state[3];
+    state[2] ^= t;
+    state[3] = rotl(state[3], 11);
+    return result;
+  };
+  const high = next() >>> 5;
+  const low = next() >>> 6;
+  return (high * 2 ** 26 + low) / 2 ** 53;
+}
+
+/** The documented draw: the first kept token, in id order, whose cumulative probability exceeds u. */
+export function drawReference(kept: ReadonlyMap<number, number>, u: number): number {
+  const ids = [...kept.keys()].sort((a, b) => a - b);
+  let cum = 0;
+  for (const id of ids) {
+    cum += kept.get(id)!;
+    if (cum > u) return id;
+  }
+  return ids.findLast((id) => kept.get(id)! > 0)!;
+}

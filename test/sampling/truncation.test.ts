@@ -38,29 +38,42 @@ function tokens(seed: number, count: number, vocab: number): number[] {
   return Array.from({ length: count }, (_, i) => (Math.imul(seed ^ (i * 0x9e3779b9), 0x85ebca6b) >>> 0) % vocab);
 }
 
+async function checkKeptSet(
+  vocab: number, seed: number, kind: 'random' | 'equal' | 'ties' | 'masked', partial: Partial<SamplingParams>, nPrompt: number, nOutput: number, nBias: number,
+): Promise<void> {
+  const logitBias = new Map(tokens(seed + 7, nBias, vocab).map((t, i) => [t, ((i * 37) % 21) - 10]));
+  const params: SamplingParams = samplingParams({ ...partial, logitBias }, vocab);
+  const prompt = tokens(seed, nPrompt, vocab);
+  const output = tokens(seed + 1, nOutput, vocab);
+  const raw = makeRow(vocab, seed, kind);
+  const s = await samplerFor(vocab);
+  s.logitsView(2).set(raw, vocab); // row 1: rows other than 0 are addressed right
+  const want = keptDistribution(processLogits(raw, params, prompt, output), params);
+  const got = s.keptTokens(1, { params, promptTokens: prompt, outputTokens: output });
+  assert.equal([...got.ids].sort((a, b) => a - b), [...want.keys()].sort((a, b) => a - b));
+  got.ids.forEach((id, i) => assert.ok(Math.abs(got.probs[i] - want.get(id)!) < 1e-6, `p(${id}) ${got.probs[i]} vs ${want.get(id)}`));
+  // A draw lands inside the kept set; greedy rows give the argmax.
+  const drawn = s.sample([{ row: 1, params, promptTokens: prompt, outputTokens: output, rng: seedRng(seed) }])[0];
+  assert.ok(want.has(drawn.token), `drew ${drawn.token} outside the kept set`);
+}
+
+const countsArb = [fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 4 })] as const;
+
 test('kept sets and probabilities match the reference (processors, top-k, top-p, min-p)', async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      vocabArb, fc.integer(), kindArb, paramsArb, fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 4 }),
-      async (vocab, seed, kind, partial, nPrompt, nOutput, nBias) => {
-        const logitBias = new Map(tokens(seed + 7, nBias, vocab).map((t, i) => [t, ((i * 37) % 21) - 10]));
-        const params: SamplingParams = samplingParams({ ...partial, logitBias }, vocab);
-        const prompt = tokens(seed, nPrompt, vocab);
-        const output = tokens(seed + 1, nOutput, vocab);
-        const raw = makeRow(vocab, seed, kind);
-        const s = await samplerFor(vocab);
-        s.logitsView(2).set(raw, vocab); // row 1: rows other than 0 are addressed right
-        const want = keptDistribution(processLogits(raw, params, prompt, output), params);
-        const got = s.keptTokens(1, { params, promptTokens: prompt, outputTokens: output });
-        assert.equal([...got.ids].sort((a, b) => a - b), [...want.keys()].sort((a, b) => a - b));
-        got.ids.forEach((id, i) => assert.ok(Math.abs(got.probs[i] - want.get(id)!) < 1e-6, `p(${id}) ${got.probs[i]} vs ${want.get(id)}`));
-        // A draw lands inside the kept set; greedy rows give the argmax.
-        const drawn = s.sample([{ row: 1, params, promptTokens: prompt, outputTokens: output, rng: seedRng(seed) }])[0];
-        assert.ok(want.has(drawn.token), `drew ${drawn.token} outside the kept set`);
-      },
-    ),
-    { numRuns: 300 },
-  );
+  await fc.assert(fc.asyncProperty(vocabArb, fc.integer(), kindArb, paramsArb, ...countsArb, checkKeptSet), { numRuns: 300 });
+});
+
+// Top-k and top-p boundaries both inside the few best tokens (top-p applies to the
+// renormalised top-k set), on vocabularies up to Qwen's.
+test('small top_k with small top_p match the reference', async () => {
+  const smallArb = fc.record({
+    temperature: fc.oneof(fc.constant(1), fc.constantFrom(1e-4, 1e-3), fc.double({ min: 0.05, max: 2, noNaN: true })),
+    topP: fc.double({ min: 0.01, max: 0.6, noNaN: true }),
+    topK: fc.integer({ min: 1, max: 24 }),
+    minP: fc.oneof(fc.constant(0), fc.double({ min: 0.001, max: 0.5, noNaN: true })),
+  });
+  const wideArb = fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1000, max: 160_000 }));
+  await fc.assert(fc.asyncProperty(wideArb, fc.integer(), kindArb, smallArb, ...countsArb, checkKeptSet), { numRuns: 120 });
 });
 
 test('bad inputs are errors naming the problem', async () => {

@@ -51,12 +51,13 @@ int xl_top_values(const float *row, int vocab, int n, int32_t *ids, float *value
   int count = 0, i = 0;
   for (; i < vocab && count < n; i++) insert_top(ids, values, &count, n, i, row[i]);
   if (count < n) return count;
-  // After the list is full only values above the current n-th can enter: test 16 at a time.
+  // After the list is full only values above the current n-th can enter: test 16 at a time
+  // (pmax is one instruction; callers have rejected NaN rows).
   float floor_value = values[n - 1];
   for (; i + 16 <= vocab; i += 16) {
     const v128_t a = wasm_v128_load(row + i), b = wasm_v128_load(row + i + 4);
     const v128_t c = wasm_v128_load(row + i + 8), d = wasm_v128_load(row + i + 12);
-    const v128_t m = wasm_f32x4_max(wasm_f32x4_max(a, b), wasm_f32x4_max(c, d));
+    const v128_t m = wasm_f32x4_pmax(wasm_f32x4_pmax(a, b), wasm_f32x4_pmax(c, d));
     if (!wasm_v128_any_true(wasm_f32x4_gt(m, wasm_f32x4_splat(floor_value)))) continue;
     for (int j = i; j < i + 16; j++) {
       if (row[j] > floor_value) {

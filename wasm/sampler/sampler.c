@@ -25,14 +25,14 @@ xl_sampler *xl_sampler_new(int vocab, int max_rows) {
   s->logits = malloc(v * (size_t)max_rows * sizeof(float));
   s->scratch = malloc(v * sizeof(float));
   s->weights = malloc(v * sizeof(float));
-  s->block_sums = malloc((v / XL_BLOCK + 1) * sizeof(double));
+  s->buckets = malloc(v * sizeof(uint16_t));
   s->stamp = calloc(v, sizeof(uint32_t));
   s->counts = malloc(v * sizeof(int32_t));
   s->cand_ids = malloc(v * sizeof(int32_t));
   s->tmp_ids = malloc(v * sizeof(int32_t));
   s->cand_keys = malloc(v * sizeof(uint32_t));
   s->tmp_keys = malloc(v * sizeof(uint32_t));
-  if (!s->logits || !s->scratch || !s->weights || !s->block_sums || !s->stamp || !s->counts ||
+  if (!s->logits || !s->scratch || !s->weights || !s->buckets || !s->stamp || !s->counts ||
       !s->cand_ids || !s->tmp_ids || !s->cand_keys || !s->tmp_keys) {
     xl_sampler_free(s);
     return NULL;
@@ -45,7 +45,7 @@ void xl_sampler_free(xl_sampler *s) {
   free(s->logits);
   free(s->scratch);
   free(s->weights);
-  free(s->block_sums);
+  free(s->buckets);
   free(s->stamp);
   free(s->counts);
   free(s->cand_ids);
@@ -164,12 +164,13 @@ static int prepare(xl_sampler *s, const float *row, const xl_sample_params *p, c
   *proc_out = proc;
   if (is_greedy(p)) {
     kept->mode = XL_KEEP_ONE;
-    kept->count = 1;
     kept->token = first_index_of(proc, s->vocab, max);
+    kept->max = max;
     kept->mass = 1;
     return XL_OK;
   }
-  return xl_truncate(s, proc, max, p, kept);
+  xl_truncate(s, proc, max, p, kept);
+  return XL_OK;
 }
 
 static inline uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
@@ -192,37 +193,39 @@ static double uniform(uint32_t *st) {
   return (a * 67108864.0 + b) / 9007199254740992.0;
 }
 
+// The first kept token, in id order, at which the cumulative weight exceeds a uniform
+// draw times the kept mass. Whole blocks are skipped by their kept mass.
 static int32_t draw(const xl_sampler *s, const xl_kept_set *kept, uint32_t *rng) {
   if (kept->mode == XL_KEEP_ONE) return kept->token;
   const double target = uniform(rng) * kept->mass;
+  const int vocab = s->vocab, cut = kept->cut;
+  const float min_p = kept->min_p;
   double cum = 0;
-  int32_t last = -1;
-  if (kept->mode == XL_KEEP_LIST) {
-    for (int j = 0; j < kept->count; j++) {
-      const int32_t t = s->cand_ids[j];
-      if (s->weights[t] == 0) continue;
-      last = t;
-      cum += s->weights[t];
-      if (cum > target) return t;
-    }
-    return last; // rounding left target at the very end of the mass
-  }
-  const int blocks = (s->vocab + XL_BLOCK - 1) / XL_BLOCK;
-  for (int b = 0; b < blocks; b++) {
-    if (s->block_sums[b] == 0) continue;
-    const int start = b * XL_BLOCK, end = start + XL_BLOCK < s->vocab ? start + XL_BLOCK : s->vocab;
-    if (cum + s->block_sums[b] <= target && b + 1 < blocks) {
-      cum += s->block_sums[b];
+  int start = 0;
+  for (; start + XL_BLOCK <= vocab; start += XL_BLOCK) {
+    v128_t acc = wasm_f32x4_splat(0);
+    for (int i = start; i < start + XL_BLOCK; i += 8) acc = wasm_f32x4_add(acc, xl_kept_weights8(s, i, cut, min_p));
+    const double block = xl_hsum4(acc);
+    if (cum + block <= target) {
+      cum += block;
       continue;
     }
-    for (int t = start; t < end; t++) {
-      if (s->weights[t] == 0) continue;
-      last = t;
+    for (int t = start; t < start + XL_BLOCK; t++) {
+      if (!xl_is_kept(s, t, cut, min_p)) continue;
       cum += s->weights[t];
       if (cum > target) return t;
     }
   }
-  return last;
+  for (int t = start; t < vocab; t++) {
+    if (!xl_is_kept(s, t, cut, min_p)) continue;
+    cum += s->weights[t];
+    if (cum > target) return t;
+  }
+  // Rounding left target at the very end of the mass: the last kept token that can be drawn.
+  for (int t = vocab - 1; t >= 0; t--) {
+    if (xl_is_kept(s, t, cut, min_p) && s->weights[t] > 0) return t;
+  }
+  return -1;
 }
 
 static int check_row(const xl_sampler *s, int row) {
@@ -232,13 +235,19 @@ static int check_row(const xl_sampler *s, int row) {
 int xl_sampler_sample(xl_sampler *s, int row, xl_sample_params *params, int top_n, xl_sample_result *out) {
   if (check_row(s, row) < 0 || top_n < 0 || top_n > XL_MAX_TOP_N) return XL_ERR_BAD_ARG;
   const float *logits = s->logits + (size_t)row * (size_t)s->vocab;
-  double stats[2];
-  int status = xl_row_stats(logits, s->vocab, stats);
-  if (status < 0) return status;
   const float *proc;
   xl_kept_set kept;
-  status = prepare(s, logits, params, &proc, &kept);
+  int status = prepare(s, logits, params, &proc, &kept);
   if (status < 0) return status;
+  double stats[2];
+  if (proc == logits && kept.mode == XL_KEEP_WEIGHTS) {
+    // No processor changed the row: truncation already summed its softmax normaliser.
+    stats[0] = kept.max;
+    stats[1] = log(kept.total);
+  } else {
+    status = xl_row_stats(logits, s->vocab, stats);
+    if (status < 0) return status;
+  }
   const int32_t token = draw(s, &kept, params->rng);
   if (token < 0) return XL_ERR_ALL_MASKED;
   out->token = token;
@@ -261,15 +270,13 @@ int xl_sampler_kept(xl_sampler *s, int row, const xl_sample_params *params, int3
     out_probs[0] = 1;
     return 1;
   }
+  // Tokens kept with weight 0 (underflow) stay in the set, as in the reference.
   int count = 0;
-  if (kept.mode == XL_KEEP_LIST) {
-    for (int j = 0; j < kept.count; j++) out_ids[count++] = s->cand_ids[j];
-  } else {
-    // Without min-p every finite logit is kept, even where its weight underflows to 0.
-    for (int t = 0; t < s->vocab; t++) {
-      if (params->min_p > 0 ? s->weights[t] > 0 : proc[t] > -INFINITY) out_ids[count++] = t;
+  for (int t = 0; t < s->vocab; t++) {
+    if (xl_is_kept(s, t, kept.cut, kept.min_p)) {
+      out_ids[count] = t;
+      out_probs[count++] = s->weights[t] / kept.mass;
     }
   }
-  for (int j = 0; j < count; j++) out_probs[j] = s->weights[out_ids[j]] / kept.mass;
   return count;
 }

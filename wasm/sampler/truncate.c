@@ -1,70 +1,110 @@
-// Top-k, top-p and min-p truncation (vLLM's order) without sorting the whole vocabulary:
-// candidates above a logit threshold are collected, widening the threshold until they
-// provably hold the kept set, then only they are radix-sorted.
-#include <float.h>
+// Top-k, top-p and min-p truncation (vLLM's order) without sorting the kept set.
+//
+// One pass computes each token's weight exp(proc - max) and its bucket, round(16 (max -
+// proc)) clamped, plus one: a function of the logit that never increases as the logit
+// grows, so tokens in a lower bucket come first in the sorted order (logit descending,
+// ties to the lower id). Histograms of tokens and weight per bucket locate the bucket in
+// which top-k's count or top-p's mass is reached; only that bucket is sorted. The kept set
+// is every token of the lower buckets plus a prefix of the boundary bucket, relabelled
+// XL_BUCKET_KEPT, and the draw walks it in id order, so nothing else needs an order.
 #include <math.h>
 #include <string.h>
 
 #include "sampler_internal.h"
 #include "vec_math.h"
 
-// weights[i] = exp(proc[i] - max), zeroed below min_weight; returns their sum.
-static double fill_weights(xl_sampler *s, const float *proc, float max, float min_weight) {
+// Buckets of 4 tokens, given x = proc - max (<= 0, or -inf) and proc. Rounding by adding
+// 2^23 keeps the map monotone and costs one instruction.
+static inline v128_t bucket4(v128_t x, v128_t proc) {
+  const v128_t scaled = wasm_f32x4_pmin(wasm_f32x4_mul(x, wasm_f32x4_splat(-16.0f)), wasm_f32x4_splat(2046.0f));
+  const v128_t rounded = wasm_f32x4_add(scaled, wasm_f32x4_splat(8388608.0f));
+  const v128_t bucket = wasm_i32x4_sub(rounded, wasm_i32x4_splat(0x4B000000 - XL_BUCKET_FIRST));
+  const v128_t masked = wasm_f32x4_eq(proc, wasm_f32x4_splat(-INFINITY));
+  return wasm_v128_bitselect(wasm_i32x4_splat(XL_BUCKET_MASKED), bucket, masked);
+}
+
+// Weights and buckets of 4 tokens at i (the caller pads a short tail); returns the weights.
+static inline v128_t weigh4(xl_sampler *s, v128_t proc, v128_t vmax, int i, v128_t *bucket) {
+  const v128_t x = wasm_f32x4_sub(proc, vmax);
+  const v128_t w = xl_exp4(x);
+  wasm_v128_store(s->weights + i, w);
+  *bucket = bucket4(x, proc);
+  return w;
+}
+
+// Fills weights and buckets; returns the sum of all weights.
+static double fill(xl_sampler *s, const float *proc, float max) {
   const int vocab = s->vocab;
-  const v128_t vmax = wasm_f32x4_splat(max), vmin = wasm_f32x4_splat(min_weight);
-  double total = 0;
-  int i = 0, block = 0;
-  for (; i + XL_BLOCK <= vocab; i += XL_BLOCK, block++) {
-    v128_t acc = wasm_f32x4_splat(0);
-    for (int j = i; j < i + XL_BLOCK; j += 4) {
-      v128_t w = xl_exp4(wasm_f32x4_sub(wasm_v128_load(proc + j), vmax));
-      w = wasm_v128_and(w, wasm_f32x4_ge(w, vmin));
-      wasm_v128_store(s->weights + j, w);
-      acc = wasm_f32x4_add(acc, w);
-    }
-    s->block_sums[block] = xl_hsum4(acc);
-    total += s->block_sums[block];
+  const v128_t vmax = wasm_f32x4_splat(max);
+  v128_t acc = wasm_f64x2_splat(0);
+  int i = 0;
+  for (; i + 8 <= vocab; i += 8) {
+    v128_t b0, b1;
+    const v128_t w0 = weigh4(s, wasm_v128_load(proc + i), vmax, i, &b0);
+    const v128_t w1 = weigh4(s, wasm_v128_load(proc + i + 4), vmax, i + 4, &b1);
+    wasm_v128_store(s->buckets + i, wasm_u16x8_narrow_i32x4(b0, b1));
+    acc = xl_add_f64x2(acc, wasm_f32x4_add(w0, w1));
   }
-  if (i < vocab) {
-    double tail = 0;
-    for (int j = i; j < vocab; j++) {
-      float w = xl_exp1(proc[j] - max);
-      s->weights[j] = w >= min_weight ? w : 0.0f;
-      tail += s->weights[j];
-    }
-    s->block_sums[block] = tail;
-    total += tail;
+  double total = xl_hsum_f64x2(acc);
+  for (; i < vocab; i++) {
+    const v128_t p = wasm_f32x4_splat(proc[i]), x = wasm_f32x4_sub(p, vmax);
+    s->weights[i] = wasm_f32x4_extract_lane(xl_exp4(x), 0);
+    s->buckets[i] = (uint16_t)wasm_i32x4_extract_lane(bucket4(x, p), 0);
+    total += s->weights[i];
   }
   return total;
 }
 
-// Appends the ids of tokens with proc >= lo (lo finite, so -inf never enters), in id order.
-static int collect(xl_sampler *s, const float *proc, float lo, double *mass) {
-  const int vocab = s->vocab;
-  const v128_t vlo = wasm_f32x4_splat(lo);
-  int32_t *ids = s->cand_ids;
+// Histograms over buckets of the tokens with weight >= floor (0: all): their weight and,
+// if `count`, their number. Skipped tokens go to the discard slots; 8 tokens at a time
+// get their slots by SIMD, so the scalar loop has no branch.
+static void histogram(xl_sampler *s, float floor, int count) {
+  memset(s->bucket_tokens, 0, sizeof s->bucket_tokens);
+  memset(s->bucket_mass, 0, sizeof s->bucket_mass);
+  const v128_t vfloor = wasm_f32x4_splat(floor);
+  const v128_t discard = wasm_i16x8_make(XL_BUCKET_COUNT, XL_BUCKET_COUNT + 1, XL_BUCKET_COUNT + 2, XL_BUCKET_COUNT + 3,
+                                         XL_BUCKET_COUNT + 4, XL_BUCKET_COUNT + 5, XL_BUCKET_COUNT + 6, XL_BUCKET_COUNT + 7);
+  const float *w = s->weights;
+  uint16_t slots[8];
+  int i = 0;
+  for (; i + 8 <= s->vocab; i += 8) {
+    const v128_t lo = wasm_f32x4_ge(wasm_v128_load(w + i), vfloor);
+    const v128_t hi = wasm_f32x4_ge(wasm_v128_load(w + i + 4), vfloor);
+    if (!wasm_v128_any_true(wasm_v128_or(lo, hi))) continue;
+    const v128_t taken = wasm_i16x8_narrow_i32x4(lo, hi);
+    wasm_v128_store(slots, wasm_v128_bitselect(wasm_v128_load(s->buckets + i), discard, taken));
+    for (int j = 0; j < 8; j++) s->bucket_mass[slots[j]] += w[i + j];
+    if (count) {
+      for (int j = 0; j < 8; j++) s->bucket_tokens[slots[j]]++;
+    }
+  }
+  for (; i < s->vocab; i++) {
+    if (w[i] < floor) continue;
+    s->bucket_mass[s->buckets[i]] += w[i];
+    s->bucket_tokens[s->buckets[i]]++;
+  }
+}
+
+// Weight below which tokens cannot be in the top-p set: all of them hold less than
+// (1 - top_p) of the mass, so the cumulative mass reaches top_p before them. Halved as
+// a margin for rounding.
+static float top_p_floor(double top_p, double total, int vocab) {
+  return (float)(0.5 * (1 - top_p) * total / vocab);
+}
+
+// Writes the ids of bucket b to cand_ids in id order; returns how many.
+static int collect(xl_sampler *s, int b) {
+  const v128_t vb = wasm_i16x8_splat((int16_t)b);
   int count = 0, i = 0;
-  double sum = 0;
-  for (; i + 16 <= vocab; i += 16) {
-    const v128_t a = wasm_f32x4_ge(wasm_v128_load(proc + i), vlo);
-    const v128_t b = wasm_f32x4_ge(wasm_v128_load(proc + i + 4), vlo);
-    const v128_t c = wasm_f32x4_ge(wasm_v128_load(proc + i + 8), vlo);
-    const v128_t d = wasm_f32x4_ge(wasm_v128_load(proc + i + 12), vlo);
-    if (!wasm_v128_any_true(wasm_v128_or(wasm_v128_or(a, b), wasm_v128_or(c, d)))) continue;
-    for (int j = i; j < i + 16; j++) {
-      if (proc[j] >= lo) {
-        ids[count++] = j;
-        sum += s->weights[j];
-      }
+  for (; i + 8 <= s->vocab; i += 8) {
+    if (!wasm_v128_any_true(wasm_i16x8_eq(wasm_v128_load(s->buckets + i), vb))) continue;
+    for (int j = i; j < i + 8; j++) {
+      if (s->buckets[j] == b) s->cand_ids[count++] = j;
     }
   }
-  for (; i < vocab; i++) {
-    if (proc[i] >= lo) {
-      ids[count++] = i;
-      sum += s->weights[i];
-    }
+  for (; i < s->vocab; i++) {
+    if (s->buckets[i] == b) s->cand_ids[count++] = i;
   }
-  *mass = sum;
   return count;
 }
 
@@ -113,11 +153,17 @@ static void sort_candidates(xl_sampler *s, const float *proc, int count) {
   if (ids != s->cand_ids) memcpy(s->cand_ids, ids, (size_t)count * sizeof *ids);
 }
 
-// Smallest sorted prefix of the first `count` candidates whose mass reaches top_p of the
-// given total; at least one token.
-static int top_p_prefix(const xl_sampler *s, int count, double top_p, double total) {
-  const double target = top_p * total;
-  double cum = 0;
+// The tokens of bucket b in sorted order, in cand_ids; returns how many.
+static int sorted_bucket(xl_sampler *s, const float *proc, int b) {
+  const int count = collect(s, b);
+  sort_candidates(s, proc, count);
+  return count;
+}
+
+// Length of the shortest prefix of the sorted candidates whose weights, added to `above`,
+// reach target; all `count` if none does (rounding).
+static int prefix_reaching(const xl_sampler *s, int count, double above, double target) {
+  double cum = above;
   for (int j = 0; j < count; j++) {
     cum += s->weights[s->cand_ids[j]];
     if (cum >= target) return j + 1;
@@ -125,52 +171,80 @@ static int top_p_prefix(const xl_sampler *s, int count, double top_p, double tot
   return count;
 }
 
-int xl_truncate(xl_sampler *s, const float *proc, float max, const xl_sample_params *p, xl_kept_set *kept) {
-  const int vocab = s->vocab;
-  const int top_k = (p->top_k > 0 && p->top_k < vocab) ? p->top_k : 0;
+// The boundary of the k best tokens: returns their bucket (XL_BUCKET_MASKED when fewer
+// than k are finite) with its first *n_boundary sorted tokens in cand_ids and their
+// mass, plus that of the buckets before, in *mass.
+static int top_k_boundary(xl_sampler *s, const float *proc, int k, int *n_boundary, double *mass) {
+  uint32_t seen = 0;
+  double above = 0;
+  for (int b = XL_BUCKET_FIRST; b <= XL_BUCKET_LAST; b++) {
+    if (seen + s->bucket_tokens[b] >= (uint32_t)k) {
+      sorted_bucket(s, proc, b);
+      *n_boundary = k - (int)seen;
+      for (int j = 0; j < *n_boundary; j++) above += s->weights[s->cand_ids[j]];
+      *mass = above;
+      return b;
+    }
+    seen += s->bucket_tokens[b];
+    above += s->bucket_mass[b];
+  }
+  return XL_BUCKET_MASKED;
+}
+
+// The boundary of top-p within the buckets below `cut` (plus cut's n_boundary sorted
+// tokens in cand_ids): the first position in sorted order where the cumulative weight
+// reaches target. Returns the new cut and updates *n_boundary; unchanged if the mass never
+// reaches target (rounding with top_p near 1).
+static int top_p_boundary(xl_sampler *s, const float *proc, int cut, int *n_boundary, double target) {
+  double above = 0;
+  for (int b = XL_BUCKET_FIRST; b < cut; b++) {
+    if (above + s->bucket_mass[b] >= target) {
+      *n_boundary = prefix_reaching(s, sorted_bucket(s, proc, b), above, target);
+      return b;
+    }
+    above += s->bucket_mass[b];
+  }
+  if (cut != XL_BUCKET_MASKED) *n_boundary = prefix_reaching(s, *n_boundary, above, target);
+  return cut;
+}
+
+// Sum of the kept weights: tokens in a bucket below cut with weight >= min_p.
+static double kept_mass(const xl_sampler *s, int cut, float min_p) {
+  v128_t acc = wasm_f64x2_splat(0);
+  int i = 0;
+  for (; i + 8 <= s->vocab; i += 8) acc = xl_add_f64x2(acc, xl_kept_weights8(s, i, cut, min_p));
+  double mass = xl_hsum_f64x2(acc);
+  for (; i < s->vocab; i++) mass += xl_is_kept(s, i, cut, min_p) ? s->weights[i] : 0;
+  return mass;
+}
+
+void xl_truncate(xl_sampler *s, const float *proc, float max, const xl_sample_params *p, xl_kept_set *kept) {
+  const int top_k = (p->top_k > 0 && p->top_k < s->vocab) ? p->top_k : 0;
   const int use_top_p = p->top_p < 1.0;
   const float min_p = p->min_p > 0 ? (float)p->min_p : 0.0f;
-
-  if (!top_k && !use_top_p) {
-    // Only min-p (or nothing): mask the weights, draws walk the block sums.
-    kept->mode = XL_KEEP_MASK;
-    kept->mass = fill_weights(s, proc, max, min_p);
-    return XL_OK;
+  const double total = fill(s, proc, max);
+  int cut = XL_BUCKET_MASKED, n_boundary = 0;
+  if (top_k || use_top_p) {
+    // Top-k needs every finite token counted; top-p alone can skip the light ones.
+    histogram(s, top_k ? 0.0f : top_p_floor(p->top_p, total, s->vocab), top_k);
+    double top_k_mass = total;
+    if (top_k) cut = top_k_boundary(s, proc, top_k, &n_boundary, &top_k_mass);
+    if (use_top_p) cut = top_p_boundary(s, proc, cut, &n_boundary, p->top_p * top_k_mass);
   }
-
-  const double total = fill_weights(s, proc, max, 0.0f);
-  // Widen the threshold until the candidates hold the top-k set, or (top-p alone) a
-  // prefix of the sorted order with enough mass; the last step takes every finite logit.
-  static const float widths[] = {8.0f, 16.0f, 32.0f, 64.0f};
-  int count = 0;
-  double mass = 0;
-  for (int step = 0; step <= 4; step++) {
-    const float lo = step < 4 ? max - widths[step] : -FLT_MAX;
-    count = collect(s, proc, lo, &mass);
-    if (top_k ? count >= top_k : mass >= p->top_p * total) break;
-  }
-  sort_candidates(s, proc, count);
-
-  int keep = count;
-  double kept_total = total;
-  if (top_k && top_k < keep) {
-    keep = top_k;
-    kept_total = 0;
-    for (int j = 0; j < keep; j++) kept_total += s->weights[s->cand_ids[j]];
-  }
-  if (use_top_p) keep = top_p_prefix(s, keep, p->top_p, kept_total);
-  if (min_p > 0) {
-    // Drop tokens below min_p times the top probability (weights are relative to it).
-    int w = 0;
-    for (int j = 0; j < keep; j++) {
-      if (s->weights[s->cand_ids[j]] >= min_p) s->cand_ids[w++] = s->cand_ids[j];
+  double mass = total;
+  if (cut != XL_BUCKET_MASKED) {
+    // Whole buckets below cut have complete histograms (the top-p floor lies beyond them).
+    mass = 0;
+    for (int b = XL_BUCKET_FIRST; b < cut; b++) mass += s->bucket_mass[b];
+    for (int j = 0; j < n_boundary; j++) {
+      mass += s->weights[s->cand_ids[j]];
+      s->buckets[s->cand_ids[j]] = XL_BUCKET_KEPT;
     }
-    keep = w;
   }
-  double kept_mass = 0;
-  for (int j = 0; j < keep; j++) kept_mass += s->weights[s->cand_ids[j]];
-  kept->mode = XL_KEEP_LIST;
-  kept->count = keep;
-  kept->mass = kept_mass;
-  return XL_OK;
+  kept->mode = XL_KEEP_WEIGHTS;
+  kept->max = max;
+  kept->cut = cut;
+  kept->min_p = min_p;
+  kept->total = total;
+  kept->mass = min_p > 0 ? kept_mass(s, cut, min_p) : mass;
 }
