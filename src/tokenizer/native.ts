@@ -1,7 +1,8 @@
 // The WebAssembly BPE (wasm/tokenizer): takes the tables read by tokenizer_json.ts and encodes
 // UTF-8 in place.
 import type { WasmUnit } from '../wasm/unit.ts';
-import type { TokenizerSpec } from './config.ts';
+import { byteLevelDecodeInto } from './byte_level.ts';
+import type { AddedTokenSpec, TokenizerSpec } from './config.ts';
 import type { NativeTables } from './tokenizer_json.ts';
 
 const PASS_ADDED_RAW = 1;
@@ -45,20 +46,23 @@ export class NativeBpe {
     private readonly handle: number,
   ) {}
 
-  /** unit: the instance the tables were read into (they stay owned by the caller). */
+  /** Vocabulary and merges; unit: the instance the tables were read into (they stay the caller's). */
   static create(unit: WasmUnit, spec: TokenizerSpec, tables: NativeTables): NativeBpe {
     const handle = unit.exports.xl_tok_new(spec.splitPattern, spec.ignoreMerges ? 1 : 0) as number;
     if (!handle) throw new Error('tokenizer: could not create the native tokenizer (out of memory)');
     const bpe = new NativeBpe(unit, handle);
     check(unit.exports.xl_tok_set_vocab(handle, tables.vocabBytesPtr, tables.vocabOffsetsPtr, tables.vocabCount) as number, 'loading the vocabulary');
     bpe.loadMerges(tables);
-    const added = packStrings(spec.addedTokens.map((t) => t.content));
-    const ids = Int32Array.from(spec.addedTokens, (t) => t.id);
-    const flags = Int32Array.from(spec.addedTokens, (t) =>
+    return bpe;
+  }
+
+  setAddedTokens(tokens: AddedTokenSpec[]): void {
+    const added = packStrings(tokens.map((t) => t.content));
+    const ids = Int32Array.from(tokens, (t) => t.id);
+    const flags = Int32Array.from(tokens, (t) =>
       (t.lstrip ? FLAG.lstrip : 0) | (t.rstrip ? FLAG.rstrip : 0) | (t.singleWord ? FLAG.singleWord : 0) | (t.normalized ? FLAG.normalized : 0),
     );
-    bpe.call('xl_tok_set_added', 'loading the added tokens', [added.bytes, added.offsets, ids, flags], [ids.length]);
-    return bpe;
+    this.call('xl_tok_set_added', 'loading the added tokens', [added.bytes, added.offsets, ids, flags], [ids.length]);
   }
 
   private loadMerges(tables: NativeTables): void {
@@ -102,8 +106,10 @@ export class NativeBpe {
     this.outPtr = this.unit.malloc(this.outCap * 4);
   }
 
-  /** The model vocabulary's id of a token's (byte-level decoded) bytes. */
-  modelTokenId(bytes: Uint8Array): number | undefined {
+  /** The model vocabulary's id of a token (as vocab files spell it). */
+  modelTokenId(token: string): number | undefined {
+    const bytes = new Uint8Array(token.length);
+    if (byteLevelDecodeInto(token, bytes, 0) <= 0) return undefined; // the native table holds no empty token
     const ptr = this.unit.copyIn(bytes);
     try {
       const id = this.unit.exports.xl_tok_token_id(this.handle, ptr, bytes.length) as number;

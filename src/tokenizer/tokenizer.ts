@@ -2,10 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChatTemplate, readChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat_template.ts';
+import { assignAddedIds } from './added_ids.ts';
 import type { TokenizerSpec } from './config.ts';
 import { IncrementalDecoder } from './incremental_decoder.ts';
 import { ALL_PASSES, NativeBpe, NORMALIZED_PASS } from './native.ts';
-import { readTokenizerJson } from './tokenizer_json.ts';
+import { readTokenizerJson, type ModelVocab } from './tokenizer_json.ts';
 import { Vocabulary } from './vocabulary.ts';
 import { loadWasmUnit } from '../wasm/unit.ts';
 
@@ -92,14 +93,20 @@ export class Tokenizer {
       readJson(join(modelDir, 'generation_config.json'), false),
       loadWasmUnit('tokenizer'),
     ]);
-    const { spec, tables } = readTokenizerJson(unit, text, path);
+    const parsed = readTokenizerJson(unit, text, path);
+    let native: NativeBpe;
+    let modelVocab: ModelVocab;
     try {
-      const native = NativeBpe.create(unit, spec, tables);
-      const vocab = new Vocabulary(spec, tables.modelVocab(), (bytes) => native.modelTokenId(bytes));
-      return new Tokenizer(spec, vocab, native, config!, generationConfig);
+      native = NativeBpe.create(unit, parsed.spec, parsed.tables);
+      modelVocab = parsed.tables.modelVocab();
     } finally {
-      tables.free();
+      parsed.tables.free();
     }
+    const modelId = (token: string) => native.modelTokenId(token);
+    const modelEntries = modelVocab.present.reduce((n, present) => n + present, 0);
+    const spec = { ...parsed.spec, addedTokens: assignAddedIds(parsed.spec.addedTokens, modelId, modelEntries) };
+    native.setAddedTokens(spec.addedTokens);
+    return new Tokenizer(spec, new Vocabulary(spec, modelVocab, modelId), native, config!, generationConfig);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {

@@ -14,11 +14,11 @@ export class Vocabulary {
   private readonly addedBytes = new Map<number, Uint8Array>();
   private readonly special: Uint8Array;
 
-  /** findModelId: the model vocabulary's id of a token's bytes. */
+  /** findModelId: the model vocabulary's id of a token string. */
   constructor(
     spec: TokenizerSpec,
     private readonly model: ModelVocab,
-    private readonly findModelId: (bytes: Uint8Array) => number | undefined,
+    private readonly findModelId: (token: string) => number | undefined,
   ) {
     this.size = spec.addedTokens.reduce((max, t) => Math.max(max, t.id + 1), model.present.length);
     this.special = new Uint8Array(this.size);
@@ -36,10 +36,7 @@ export class Vocabulary {
     return this.model.present[id] === 1 ? byteLevelEncode(this.modelBytes(id)) : undefined;
   }
   id(token: string): number | undefined {
-    const added = this.addedIds.get(token);
-    if (added !== undefined) return added;
-    const bytes = new Uint8Array(token.length);
-    return byteLevelDecodeInto(token, bytes, 0) > 0 ? this.findModelId(bytes) : undefined; // the native table holds no empty token
+    return this.addedIds.get(token) ?? this.findModelId(token);
   }
   isSpecial(id: number): boolean {
     return this.special[id] === 1;

@@ -60,6 +60,30 @@ test('added tokens with lstrip, rstrip, single_word and normalized flags', async
   ]);
 });
 
+test('added tokens get the ids Rust gives them, not the ids written in the file', async () => {
+  const token = (id: number, content: string, special: boolean) => ({
+    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special,
+  });
+  const dir = patchedModelDir(MODEL_DIRS.qwen3, (json) => {
+    json.added_tokens.push(
+      token(151669, 'hello', false), // in the vocabulary: keeps its vocabulary id
+      token(151670, 'Ġworld', true), // in the vocabulary, and now special
+      token(151700, '<zz>', true), // new, past a gap: takes the next id
+      token(151680, '<yy>', false),
+    );
+  });
+  const { ours, rust } = await loadPair(dir);
+  assert.is(ours.vocabSize, rust.getVocabSize(true));
+  for (const content of ['hello', 'Ġworld', '<zz>', '<yy>', '<|im_end|>']) assert.is(ours.tokenToId(content), rust.tokenToId(content) ?? undefined, content);
+  for (let id = 151660; id < 151710; id++) assert.is(ours.idToToken(id), rust.idToToken(id) ?? undefined, String(id));
+  for (const text of ['hello world<zz> hello<yy>', 'xhello Ġworld <zz><zz>']) {
+    const ids = ours.encode(text);
+    assert.equal(ids, await rustIds(rust, text, true), text);
+    for (const skip of [false, true]) assert.is(ours.decode(ids, { skipSpecialTokens: skip }), await rust.decode(ids, skip), text);
+  }
+  assert.is(ours.decode([14990, 1879], { skipSpecialTokens: true }), 'hello');
+});
+
 async function loadError(patch: (json: any) => void): Promise<string> {
   try {
     await Tokenizer.load(patchedModelDir(MODEL_DIRS.qwen3, patch));
