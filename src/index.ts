@@ -19,5 +19,19 @@ export type {
   SampleResult,
   TopLogprob,
   Usage,
+  VisionInfo,
 } from './engine/types.ts';
 export { samplingParams, validateSamplingParams, type SamplingParams } from './sampling/params.ts';
+export {
+  VisionInputError,
+  decodeImage,
+  preprocessImage,
+  loadImageProcessorConfig,
+  expandImagePads,
+  mropePositions,
+  resolveImageUrl,
+  type ImageProcessorConfig,
+  type MediaPolicy,
+  type PreparedImage,
+  type RgbImage,
+} from './vision/index.ts';

@@ -1,15 +1,19 @@
 // The embeddable engine: `Engine.load(dir)` then `generate()` / `sample()`. It owns the model's
-// tokenizer, the ONNX session with its KV slots, the sampler and the step loop.
+// tokenizer, the ONNX session(s) with the KV slots, the sampler and the step loop. On a
+// Qwen2.5-VL model, `generate()` also takes images (prompt pads expanded by the caller).
 import { readManifest } from '../model/manifest.ts';
 import { matchSelector } from '../sampling/selector.ts';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { loadImageProcessorConfig } from '../vision/config.ts';
+import type { PreparedImage } from '../vision/types.ts';
 import { Channel } from './channel.ts';
 import { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';
 import { ModelRunner } from './model-runner.ts';
 import { Phase, type GenerateRequestState, type SampleRequestState } from './requests.ts';
 import { Scheduler } from './scheduler.ts';
-import type { EngineOptions, EngineStats, GenerationEvent, GenerationRequest, InferenceEngine, SampleRequest, SampleResult } from './types.ts';
+import type { EngineOptions, EngineStats, GenerationEvent, GenerationRequest, InferenceEngine, SampleRequest, SampleResult, VisionInfo } from './types.ts';
+import { visionPrompt, type VisionPrompt } from './vision-prompt.ts';
 
 const DEFAULT_SLOTS = 8;
 const DEFAULT_MAX_MODEL_LEN = 4096;
@@ -26,6 +30,7 @@ export class Engine implements InferenceEngine {
     readonly maxModelLen: number,
     /** The execution provider in use (cpu, cuda, webgpu). */
     readonly device: string,
+    readonly vision: VisionInfo | null,
     private readonly runner: ModelRunner,
     private readonly scheduler: Scheduler,
   ) {}
@@ -40,6 +45,7 @@ export class Engine implements InferenceEngine {
       ModelRunner.load(modelDir, { device: options.device ?? 'cpu', threads: options.threads, slots, maxLength: maxModelLen }),
       Decoding.create(manifest.vocabSize, Math.max(slots, MIN_LOGITS_ROWS)),
     ]);
+    const vision = manifest.architecture === 'qwen2_5_vl' ? { processor: loadImageProcessorConfig(modelDir), tokens: { ...manifest.vision.tokens } } : null;
     const scheduler = new Scheduler(runner, decoding, tokenizer, {
       slots,
       maxModelLen,
@@ -48,7 +54,7 @@ export class Engine implements InferenceEngine {
       prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
       observer: options.observer,
     });
-    return new Engine(tokenizer, maxModelLen, runner.provider, runner, scheduler);
+    return new Engine(tokenizer, maxModelLen, runner.provider, vision, runner, scheduler);
   }
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {
@@ -68,6 +74,7 @@ export class Engine implements InferenceEngine {
       const param = request.beam ? 'beam_width' : request.bestOf !== undefined ? 'best_of' : 'n';
       throw new EngineError('INVALID_ARGUMENT', `${param} is ${width}; this server runs at most ${this.slotCount} sequences at once`, param);
     }
+    const vision = this.visionPrompt(prompt, request.images ?? []);
     const state: GenerateRequestState = {
       kind: request.beam ? 'beam' : 'generate',
       id: request.requestId,
@@ -85,6 +92,7 @@ export class Engine implements InferenceEngine {
       maxTokens: Math.min(request.maxTokens ?? Infinity, this.maxModelLen - prompt.length),
       promptLogprobs: [null],
       buffered: request.beam !== undefined || width > n,
+      ...(vision ? { vision } : {}),
     };
     this.scheduler.submit(state);
     const cancel = () => this.scheduler.cancel(state);
@@ -105,6 +113,7 @@ export class Engine implements InferenceEngine {
 
   async sample(request: SampleRequest): Promise<SampleResult> {
     this.assertAwake();
+    if (this.vision) throw new EngineError('INVALID_ARGUMENT', 'sample() is not offered on a vision-language model');
     const { tokenIds, matchPositions } = matchSelector(request.prompt, request.selector, this.tokenizer);
     if (tokenIds.length > this.maxModelLen) {
       throw new EngineError('INVALID_ARGUMENT', `the prompt has ${tokenIds.length} tokens; this model's maximum context length is ${this.maxModelLen}`, 'prompt');
@@ -170,6 +179,17 @@ export class Engine implements InferenceEngine {
 
   private assertAwake(): void {
     if (this.sleeping) throw new EngineError('UNAVAILABLE', 'Model is currently in sleep state.');
+  }
+
+  /** A prompt with images (or image pads) on a VL model; undefined for a text-only prompt. */
+  private visionPrompt(prompt: number[], images: PreparedImage[]): VisionPrompt | undefined {
+    const m = this.runner.manifest;
+    if (m.architecture !== 'qwen2_5_vl') {
+      if (images.length > 0) throw new EngineError('INVALID_ARGUMENT', 'this model takes no images (it is not a vision-language model)', 'images');
+      return undefined;
+    }
+    if (images.length === 0 && !prompt.includes(m.vision.tokens.imagePad)) return undefined;
+    return visionPrompt(prompt, images, m);
   }
 
   private checkPrompt(tokens: number[]): void {

@@ -1,12 +1,16 @@
 // Runs the engine-layout graph (models/ writes it, src/model/manifest.ts describes it):
 // chunked prefill of one slot, and a decode step over a window of slots, with the KV cache
 // updated in place and logits written into a caller-owned buffer (the sampler's memory).
+// A Qwen2.5-VL model adds its vision graph (pixels → image embeddings), M-RoPE position ids
+// and the image rows scattered over a prefill chunk's token embeddings.
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
 import { readManifest, type ModelManifest } from '../model/manifest.ts';
+import type { PreparedImage } from '../vision/types.ts';
 import { resolveProviders } from './device.ts';
 import { KvCache } from './kv-cache.ts';
 import type { Device } from './types.ts';
+import type { ChunkImages } from './vision-prompt.ts';
 
 export interface RunnerOptions {
   device: Device;
@@ -15,26 +19,52 @@ export interface RunnerOptions {
   maxLength: number;
 }
 
+export interface ForwardStep {
+  firstSlot: number;
+  rows: number;
+  seq: number;
+  tokens: ArrayLike<number>;
+  positions: ArrayLike<number>;
+  totals: ArrayLike<number>;
+  logitsAt: ArrayLike<number>;
+  logits: Float32Array;
+  /** M-RoPE models: [3 × rows × seq] positions when the components differ; else `positions` serves all three. */
+  mrope?: Int32Array;
+  /** M-RoPE models: image embedding rows replacing token embeddings in this pass. */
+  images?: ChunkImages;
+}
+
+interface Sessions {
+  text: ort.InferenceSession;
+  vision: ort.InferenceSession | null;
+}
+
 export class ModelRunner {
   kv: KvCache | null;
   readonly provider: string;
+  /** The image inputs of a pass without images (N = 0), made once. */
+  private readonly noImages: { embeds: ort.Tensor; at: ort.Tensor } | null;
 
   private constructor(
     readonly manifest: ModelManifest,
-    private session: ort.InferenceSession | null,
+    private sessions: Sessions | null,
     private readonly modelDir: string,
     private readonly options: RunnerOptions,
     provider: string,
   ) {
     this.provider = provider;
     this.kv = this.newCache();
+    this.noImages =
+      manifest.architecture === 'qwen2_5_vl'
+        ? { embeds: new ort.Tensor('float32', new Float32Array(0), [0, manifest.hiddenSize]), at: new ort.Tensor('int64', new BigInt64Array(0), [0, 2]) }
+        : null;
   }
 
   static async load(modelDir: string, options: RunnerOptions): Promise<ModelRunner> {
     const manifest = readManifest(modelDir);
     const providers = resolveProviders(options.device);
-    const session = await createSession(modelDir, manifest, providers, options.threads);
-    return new ModelRunner(manifest, session, modelDir, options, providers[0]);
+    const sessions = await createSessions(modelDir, manifest, providers, options.threads);
+    return new ModelRunner(manifest, sessions, modelDir, options, providers[0]);
   }
 
   private newCache(): KvCache {
@@ -48,20 +78,38 @@ export class ModelRunner {
     });
   }
 
-  /** Sleep level 1 frees the KV cache; level 2 also the session (weights). */
+  /** Sleep level 1 frees the KV cache; level 2 also the sessions (weights). */
   async release(level: 1 | 2): Promise<void> {
     this.kv = null;
-    if (level === 2 && this.session) {
-      await this.session.release();
-      this.session = null;
+    if (level === 2 && this.sessions) {
+      await Promise.all([this.sessions.text.release(), this.sessions.vision?.release()]);
+      this.sessions = null;
     }
   }
 
   async restore(): Promise<void> {
-    if (!this.session) {
-      this.session = await createSession(this.modelDir, this.manifest, resolveProviders(this.options.device), this.options.threads);
-    }
+    this.sessions ??= await createSessions(this.modelDir, this.manifest, resolveProviders(this.options.device), this.options.threads);
     this.kv ??= this.newCache();
+  }
+
+  /** The vision graph over all `images` in one call: [Σ tokenCount, hiddenSize] embeddings, images in order. */
+  async embedImages(images: readonly PreparedImage[]): Promise<Float32Array> {
+    const m = this.manifest;
+    const vision = this.sessions?.vision;
+    if (m.architecture !== 'qwen2_5_vl') throw new Error('model runner: this model has no vision graph');
+    if (!vision) throw new Error('model runner: released (sleeping)');
+    const v = m.vision;
+    const pixels = images.length === 1 ? images[0].pixelValues : concat(images.map((image) => image.pixelValues));
+    const out = await vision.run({
+      [v.inputs.pixelValues]: new ort.Tensor('float32', pixels, [pixels.length / v.patchInputSize, v.patchInputSize]),
+      [v.inputs.gridThw]: new ort.Tensor('int64', BigInt64Array.from(images.flatMap((image) => image.gridThw), BigInt), [images.length, 3]),
+    });
+    const embeds = out[v.outputs.imageEmbeds];
+    const rows = images.reduce((n, image) => n + image.tokenCount, 0);
+    if (embeds.dims[0] !== rows || embeds.dims[1] !== m.hiddenSize) {
+      throw new Error(`vision graph: image_embeds is [${embeds.dims.join(', ')}], expected [${rows}, ${m.hiddenSize}]`);
+    }
+    return embeds.data as Float32Array;
   }
 
   /**
@@ -69,17 +117,8 @@ export class ModelRunner {
    * length after this step; `logitsAt` indexes the flattened rows×seq positions whose logits
    * are written into `logits` (n × vocab). Returns the seconds spent inside session.run.
    */
-  async forward(step: {
-    firstSlot: number;
-    rows: number;
-    seq: number;
-    tokens: ArrayLike<number>;
-    positions: ArrayLike<number>;
-    totals: ArrayLike<number>;
-    logitsAt: ArrayLike<number>;
-    logits: Float32Array;
-  }): Promise<number> {
-    const session = this.session;
+  async forward(step: ForwardStep): Promise<number> {
+    const session = this.sessions?.text;
     const kv = this.kv;
     if (!session || !kv) throw new Error('model runner: released (sleeping)');
     const { rows, seq } = step;
@@ -94,7 +133,7 @@ export class ModelRunner {
     const n = step.logitsAt.length;
     const feeds: Record<string, ort.Tensor> = {
       [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.tokens, BigInt)), [rows, seq]),
-      [m.inputs.positionIds]: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.positions, BigInt)), [rows, seq]),
+      [m.inputs.positionIds]: this.positionIds(step),
       [m.inputs.seqlensK]: new ort.Tensor('int32', seqlensK, [rows]),
       [m.inputs.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(maxTotal), []),
       [m.inputs.logitsIndices]: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.logitsAt, BigInt)), [n]),
@@ -102,6 +141,11 @@ export class ModelRunner {
     const fetches: Record<string, ort.Tensor> = {
       [m.outputs.logits]: new ort.Tensor('float32', step.logits.subarray(0, n * m.vocabSize), [n, m.vocabSize]),
     };
+    if (m.architecture === 'qwen2_5_vl') {
+      const images = step.images;
+      feeds[m.inputs.imageEmbeds] = images ? new ort.Tensor('float32', images.embeds, [images.at.length / 2, m.hiddenSize]) : this.noImages!.embeds;
+      feeds[m.inputs.imagePositions] = images ? new ort.Tensor('int64', images.at, [images.at.length / 2, 2]) : this.noImages!.at;
+    }
     const cache = kv.tensors(step.firstSlot, rows);
     for (let layer = 0; layer < m.numLayers; layer++) {
       feeds[m.inputs.pastKeys[layer]] = fetches[m.outputs.presentKeys[layer]] = cache[`${layer}.key`];
@@ -111,10 +155,41 @@ export class ModelRunner {
     await session.run(feeds, fetches);
     return (performance.now() - started) / 1000;
   }
+
+  /** `position_ids`: [rows, seq], or [3, rows, seq] for M-RoPE. */
+  private positionIds(step: ForwardStep): ort.Tensor {
+    const { rows, seq } = step;
+    if (this.manifest.positions === 'position_ids') {
+      return new ort.Tensor('int64', BigInt64Array.from(Array.from(step.positions, BigInt)), [rows, seq]);
+    }
+    const count = rows * seq;
+    const ids = new BigInt64Array(3 * count);
+    if (step.mrope) for (let i = 0; i < 3 * count; i++) ids[i] = BigInt(step.mrope[i]);
+    else for (let i = 0; i < count; i++) ids[i] = ids[count + i] = ids[2 * count + i] = BigInt(step.positions[i]);
+    return new ort.Tensor('int64', ids, [3, rows, seq]);
+  }
 }
 
-async function createSession(dir: string, manifest: ModelManifest, providers: string[], threads?: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(join(dir, manifest.graph), {
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+async function createSessions(dir: string, manifest: ModelManifest, providers: string[], threads?: number): Promise<Sessions> {
+  const [text, vision] = await Promise.all([
+    createSession(join(dir, manifest.graph), providers, threads),
+    manifest.architecture === 'qwen2_5_vl' ? createSession(join(dir, manifest.vision.graph), providers, threads) : null,
+  ]);
+  return { text, vision };
+}
+
+async function createSession(path: string, providers: string[], threads?: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path, {
     executionProviders: providers,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',

@@ -4,6 +4,7 @@
 import { Channel } from './channel.ts';
 import type { Sequence } from './sequence.ts';
 import type { GenerationEvent, GenerationRequest, SampleMatch, TopLogprob } from './types.ts';
+import type { VisionPrompt } from './vision-prompt.ts';
 
 export enum Phase {
   Waiting,
@@ -25,6 +26,8 @@ interface RequestBase {
   /** Positions whose logits the prefill must keep (beyond the last one). */
   readonly logitsWanted: Set<number>;
   cancelled: boolean;
+  /** A prompt with images on a vision-language model (M-RoPE positions, image embeddings). */
+  readonly vision?: VisionPrompt;
 }
 
 export interface GenerateRequestState extends RequestBase {

@@ -10,6 +10,7 @@ import { Phase, type GenerateRequestState, type RequestState, type SampleRequest
 import { Sequence } from './sequence.ts';
 import { SequenceStepper } from './sequence-stepper.ts';
 import type { EngineObserver, TopLogprob } from './types.ts';
+import { chunkInputs } from './vision-prompt.ts';
 
 export interface SchedulerOptions {
   slots: number;
@@ -154,8 +155,9 @@ export class Scheduler {
     if (!usable) return free[0];
     let best = free[0];
     let bestLength = 0;
-    // Keep at least the last prompt token to compute: its logits start the generation.
-    const limit = state.promptTokens.length - 1;
+    // Keep at least the last prompt token to compute: its logits start the generation. Image
+    // pads of different images share one token id, so no reuse reaches past the first of them.
+    const limit = Math.min(state.promptTokens.length - 1, state.vision?.padIndices[0] ?? Infinity);
     for (const slot of free) {
       const content = this.slotContent[slot];
       let n = 0;
@@ -185,7 +187,14 @@ export class Scheduler {
       }
     }
     const positions = Array.from({ length: end - start }, (_, i) => start + i);
+    const vision = state.vision;
+    if (vision?.images) {
+      // The vision graph runs once per request, all its images together, before its first chunk.
+      vision.embeds = await this.runner.embedImages(vision.images);
+      vision.images = null;
+    }
     await this.forward('prefill', {
+      ...(vision ? chunkInputs(vision, start, end, this.runner.manifest.hiddenSize) : {}),
       firstSlot: seq.slot,
       rows: 1,
       seq: end - start,
@@ -198,7 +207,9 @@ export class Scheduler {
     seq.cached = end;
     if (state.cancelled) return;
     keep.forEach((q, row) => this.keepPromptLogits(state, q, row));
-    if (end === prompt.length) this.finishPrefill(state, keep.length - 1);
+    if (end < prompt.length) return;
+    if (vision) vision.embeds = null;
+    this.finishPrefill(state, keep.length - 1);
   }
 
   /** Logits at prompt position q predict token q + 1: prompt logprobs, or a /v1/sample match. */
@@ -265,10 +276,10 @@ export class Scheduler {
       if (!slots.includes(first + r)) positions[r] = this.idlePosition(first + r);
       totals[r] = positions[r] + 1;
     }
-    for (const { seq } of live) {
+    for (const { state, seq } of live) {
       const r = seq.slot - first;
       tokens[r] = seq.lastToken;
-      positions[r] = seq.cached;
+      positions[r] = seq.cached + (state.vision?.ropeDelta ?? 0);
       totals[r] = seq.cached + 1;
     }
     await this.forward('decode', {

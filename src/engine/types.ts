@@ -1,6 +1,8 @@
 // The engine's public request/response shapes. They know nothing of HTTP: the server maps
 // API fields onto them (server/protocol/*) and maps events back onto API responses.
 import type { SamplingParams } from '../sampling/params.ts';
+import type { ImageProcessorConfig } from '../vision/config.ts';
+import type { PreparedImage } from '../vision/types.ts';
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 
@@ -40,7 +42,13 @@ export interface BeamParams {
 
 export interface GenerationRequest {
   requestId: string;
+  /**
+   * With images: each image's `<|image_pad|>` already expanded to its `tokenCount` pads
+   * (`expandImagePads`), so the prompt holds every token the model sees.
+   */
   promptTokens: number[];
+  /** Images of a vision-language model's prompt, in the order of their pad blocks. */
+  images?: PreparedImage[];
   sampling: SamplingParams;
   /** Undefined: until EOS or the end of the context. */
   maxTokens?: number;
@@ -119,6 +127,14 @@ export interface EngineStats {
   sleeping: false | 1 | 2;
 }
 
+/** What a vision-language model needs of its caller to take images. */
+export interface VisionInfo {
+  /** Preprocessing settings for `preprocessImage` (the model's preprocessor_config.json). */
+  processor: ImageProcessorConfig;
+  /** Token ids of <|vision_start|>, <|vision_end|> and <|image_pad|>. */
+  tokens: { visionStart: number; visionEnd: number; imagePad: number };
+}
+
 /**
  * What the server needs of an engine (`Engine` in engine.ts implements it). The tokenizer is
  * the model's own: the server renders chat templates and counts tokens with it.
@@ -127,6 +143,8 @@ export interface InferenceEngine {
   readonly tokenizer: import('../tokenizer/tokenizer.ts').Tokenizer;
   /** Tokens per sequence, prompt + output. */
   readonly maxModelLen: number;
+  /** Set on a vision-language model (`images` accepted); null on a text model. */
+  readonly vision: VisionInfo | null;
   generate(request: GenerationRequest, options?: { signal?: AbortSignal }): AsyncIterable<GenerationEvent>;
   sample(request: SampleRequest): Promise<SampleResult>;
   sleep(level: 1 | 2): Promise<void>;
