@@ -3,6 +3,7 @@
 import { basename, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Engine } from '../../src/engine/engine.ts';
+import { readManifest } from '../../src/model/manifest.ts';
 import { Admission } from '../admission.ts';
 import { createApp } from '../app.ts';
 import { ConfigError, parseServeArgs, serveHelp, type ServerConfig } from '../config.ts';
@@ -23,12 +24,13 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`xllm serve: ${error.message}`);
     return 2;
   }
-  if (config.backend === 'vlm') {
-    console.error('xllm serve: --backend vlm is not available yet: the engine has no vision encoder (only llm)');
+  const logger = createLogger(config.logLevel);
+  const modelDir = config.model ? resolve(config.model) : await defaultModelDir(logger, config.backend);
+  const refusal = backendRefusal(config.backend, modelDir);
+  if (refusal) {
+    console.error(`xllm serve: ${refusal}`);
     return 2;
   }
-  const logger = createLogger(config.logLevel);
-  const modelDir = config.model ? resolve(config.model) : await defaultModelDir(logger);
   const metrics = createMetrics();
   const admission = new Admission(config.maxConcurrentRequests);
   const loadStarted = performance.now();
@@ -89,10 +91,30 @@ export async function main(argv: string[]): Promise<number> {
   });
 }
 
-async function defaultModelDir(logger: Logger): Promise<string> {
+async function defaultModelDir(logger: Logger, backend: ServerConfig['backend']): Promise<string> {
   const { ensureModel } = await import('../../models/recipe.ts');
-  logger.info('default_model', { note: 'no --model given: serving the built-in tiny model (generated on first use)' });
-  return ensureModel('tiny', 'fp32');
+  const name = backend === 'vlm' ? 'tiny-vl' : 'tiny';
+  logger.info('default_model', { note: `no --model given: serving the built-in ${name} model (generated on first use)` });
+  return ensureModel(name, 'fp32');
+}
+
+/**
+ * Why `backend` cannot serve the model in `dir`, if it cannot. A vision-language model on the
+ * llm backend is refused rather than served text-only: a server that silently turns every
+ * image away is worse than being told the flag at start-up. An unreadable manifest is left
+ * to the model load, which reports it.
+ */
+function backendRefusal(backend: ServerConfig['backend'], dir: string): string | null {
+  let architecture: string;
+  try {
+    architecture = readManifest(dir).architecture;
+  } catch {
+    return null;
+  }
+  const visionLanguage = architecture === 'qwen2_5_vl';
+  if (backend === 'vlm' && !visionLanguage) return `--backend vlm needs a vision-language model, and ${dir} holds a text model (${architecture}): serve it with --backend llm`;
+  if (backend === 'llm' && visionLanguage) return `${dir} holds a vision-language model (${architecture}): serve it with --backend vlm`;
+  return null;
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 // One request, possibly a batch of prompts (completions), as one stream of engine events whose
 // choice indices are numbered across the batch: prompt p owns [p·k, (p+1)·k).
 import type { GenerationEvent, GenerationRequest, InferenceEngine } from '../../src/engine/types.ts';
+import type { PreparedImage } from '../../src/vision/types.ts';
 import { mergeAsync } from './merge.ts';
 
 export type TaggedEvent = { prompt: number; event: GenerationEvent };
@@ -8,7 +9,8 @@ export type TaggedEvent = { prompt: number; event: GenerationEvent };
 export interface GenerationPlan {
   /** Engine-side id (unique per request); prompt p of a batch runs as `${engineId}-${p}`. */
   engineId: string;
-  prompts: ReadonlyArray<{ tokens: number[] }>;
+  /** Token ids with image pads expanded, and the images (vlm chat) in pad order. */
+  prompts: ReadonlyArray<{ tokens: number[]; images?: PreparedImage[] }>;
   request: Omit<GenerationRequest, 'requestId' | 'promptTokens'>;
   /** Choices each prompt yields: the beam width, else n. */
   choicesPerPrompt: number;
@@ -24,7 +26,12 @@ export function runGeneration(engine: InferenceEngine, plan: GenerationPlan, sig
     tag(
       () =>
         engine.generate(
-          { ...plan.request, requestId: single ? plan.engineId : `${plan.engineId}-${p}`, promptTokens: prompt.tokens },
+          {
+            ...plan.request,
+            requestId: single ? plan.engineId : `${plan.engineId}-${p}`,
+            promptTokens: prompt.tokens,
+            ...(prompt.images ? { images: prompt.images } : {}),
+          },
           { signal },
         ),
       p,

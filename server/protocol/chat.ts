@@ -75,11 +75,16 @@ export function imageUrlParts(messages: readonly ChatMessage[]): ImageUrlPart[] 
   );
 }
 
-/** Images need the vlm backend, which this server does not run. */
+/** Where images are not taken: the llm backend, and every endpoint but chat on the vlm backend. */
 export function checkTextOnly(msg: ChatMessage, index: number): void {
   if (typeof msg.content === 'string') return;
   const image = msg.content.findIndex((part) => part.type !== 'text');
   if (image >= 0) {
-    throw new ApiError(400, 'INVALID_ARGUMENT', 'image input needs the vlm backend (--backend vlm)', `messages[${index}].content[${image}]`);
+    throw new ApiError(
+      400,
+      'INVALID_ARGUMENT',
+      'image input is taken only by /v1/chat/completions on the vlm backend (--backend vlm)',
+      `messages[${index}].content[${image}]`,
+    );
   }
 }

@@ -1,9 +1,11 @@
-// POST /v1/chat/completions: validate → chat template → tokenize → shared generation path.
+// POST /v1/chat/completions: validate → chat template → tokenize (vlm: with images) → shared
+// generation path.
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { chatFormat } from '../format/chat.ts';
 import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
+import { imageChatPrompt } from '../media/chat-prompt.ts';
 import { chatGenerationRequest, chatRequestSchema } from '../protocol/chat.ts';
 import { checkPromptLength, renderChat, tokenText } from './prompt.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
@@ -13,11 +15,13 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const model = checkModel(c, body.model);
   const engine = c.var.engine;
   const request = chatGenerationRequest(body, {});
-  const text = renderChat(engine, body.messages, body.chat_template_kwargs);
-  const tokens = engine.tokenizer.encode(text, { addSpecialTokens: body.add_special_tokens ?? false });
-  checkPromptLength(engine, tokens, 'messages');
+  const vision = c.var.config.backend === 'vlm' ? engine.vision : null;
+  const prompt = vision
+    ? await imageChatPrompt(engine, vision, c.var.config, body)
+    : { tokens: engine.tokenizer.encode(renderChat(engine, body.messages, body.chat_template_kwargs), { addSpecialTokens: body.add_special_tokens ?? false }) };
+  checkPromptLength(engine, prompt.tokens, 'messages');
   return serveGeneration(c, {
-    plan: { engineId: c.var.internalId, prompts: [{ tokens }], request, choicesPerPrompt: choicesPerPrompt(request) },
+    plan: { engineId: c.var.internalId, prompts: [prompt], request, choicesPerPrompt: choicesPerPrompt(request) },
     format: chatFormat({ logprobs: request.logprobs !== undefined, names: tokenText(engine) }),
     meta: { id: useRequestId(c, body.request_id, 'chatcmpl'), created: nowSeconds(), model },
     stream: body.stream === true,

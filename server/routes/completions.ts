@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { InferenceEngine } from '../../src/engine/types.ts';
 import type { AppEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
 import { completionFormat, type CompletionPrompt } from '../format/completion.ts';
 import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
@@ -12,6 +13,7 @@ import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 export async function completions(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, completionRequestSchema);
   const model = checkModel(c, body.model);
+  if (c.var.config.backend !== 'llm') throw new ApiError(404, 'UNKNOWN', '/v1/completions is only available on the llm backend (the vlm backend serves chat only).');
   const engine = c.var.engine;
   const request = completionGenerationRequest(body, {});
   const prompts = tokenizePrompts(engine, body);

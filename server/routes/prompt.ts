@@ -4,13 +4,17 @@ import { ApiError } from '../errors.ts';
 import type { TokenText } from '../format/logprobs.ts';
 import { checkTextOnly, type ChatMessage } from '../protocol/chat.ts';
 
-/** The chat template's rendering of `messages`, ready for generation. */
+/**
+ * The chat template's rendering of `messages`, ready for generation. With `images`, image
+ * parts stay in: the template writes `<|vision_start|><|image_pad|><|vision_end|>` for each.
+ */
 export function renderChat(
   engine: InferenceEngine,
   messages: readonly ChatMessage[],
   kwargs: Record<string, unknown> | null | undefined,
+  images = false,
 ): string {
-  messages.forEach(checkTextOnly);
+  if (!images) messages.forEach(checkTextOnly);
   try {
     return engine.tokenizer.applyChatTemplate([...messages], { ...kwargs, addGenerationPrompt: true });
   } catch (error) {

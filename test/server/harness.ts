@@ -34,8 +34,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(overrides: Partial<ServerConfig> = {}, ssePingMs?: number): Promise<TestServer> {
-  const { engine, metrics } = await sharedEngine();
+/** @param ownEngine serve this engine (with fresh metrics) instead of the shared tiny one. */
+export async function startServer(overrides: Partial<ServerConfig> = {}, ssePingMs?: number, ownEngine?: Engine): Promise<TestServer> {
+  const { engine, metrics } = ownEngine ? { engine: ownEngine, metrics: createMetrics() } : await sharedEngine();
   const config: ServerConfig = { ...defaultConfig, ...overrides };
   const logs: string[] = [];
   const admission = new Admission(config.maxConcurrentRequests);

@@ -1,0 +1,35 @@
+// The prompt of a vlm chat request: the chat template rendered with its image parts, the
+// images fetched and preprocessed, and each image's one `<|image_pad|>` expanded to the
+// tokens the image takes (the engine receives the prompt as the model sees it).
+import type { InferenceEngine, VisionInfo } from '../../src/engine/types.ts';
+import { VisionInputError } from '../../src/vision/errors.ts';
+import { expandImagePads } from '../../src/vision/prompt-tokens.ts';
+import type { PreparedImage } from '../../src/vision/types.ts';
+import type { ServerConfig } from '../config.ts';
+import { ApiError } from '../errors.ts';
+import type { ChatRequest } from '../protocol/chat.ts';
+import { renderChat } from '../routes/prompt.ts';
+import { mediaPolicy, prepareChatImages } from './chat-images.ts';
+
+export async function imageChatPrompt(
+  engine: InferenceEngine,
+  vision: VisionInfo,
+  config: ServerConfig,
+  body: Pick<ChatRequest, 'messages' | 'chat_template_kwargs' | 'add_special_tokens'>,
+): Promise<{ tokens: number[]; images: PreparedImage[] }> {
+  // The template's checks come first: they cost nothing, fetching images may.
+  const text = renderChat(engine, body.messages, body.chat_template_kwargs, true);
+  const placeholders = engine.tokenizer.encode(text, { addSpecialTokens: body.add_special_tokens ?? false });
+  const images = await prepareChatImages(body.messages, {
+    policy: mediaPolicy(config),
+    limitImagePerPrompt: config.limitImagePerPrompt,
+    processor: vision.processor,
+  });
+  try {
+    return { tokens: expandImagePads(placeholders, images, vision.tokens.imagePad), images };
+  } catch (error) {
+    // Message text that spells out image tokens itself puts the placeholders out of step.
+    if (error instanceof VisionInputError) throw new ApiError(400, 'INVALID_ARGUMENT', `messages: ${error.message}`, 'messages');
+    throw error;
+  }
+}
