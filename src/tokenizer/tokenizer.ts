@@ -19,14 +19,6 @@ export interface DecodeOptions {
 
 type Json = Record<string, unknown>;
 
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
 async function readJson(path: string, required: boolean): Promise<Json | undefined> {
   let text: string;
   try {
@@ -86,18 +78,16 @@ export class Tokenizer {
 
   /** Loads tokenizer.json and tokenizer_config.json (+ generation_config.json when present). */
   static async load(modelDir: string): Promise<Tokenizer> {
-    const path = join(modelDir, 'tokenizer.json');
-    const [text, config, generationConfig, unit] = await allInOrder([
-      readBytes(path),
+    const unit = loadWasmUnit('tokenizer');
+    const [parsed, config, generationConfig] = await allInOrder([
+      unit.then((u) => readTokenizerJson(u, join(modelDir, 'tokenizer.json'))),
       readJson(join(modelDir, 'tokenizer_config.json'), true),
       readJson(join(modelDir, 'generation_config.json'), false),
-      loadWasmUnit('tokenizer'),
     ]);
-    const parsed = readTokenizerJson(unit, text, path);
     let native: NativeBpe;
     let modelVocab: ModelVocab;
     try {
-      native = NativeBpe.create(unit, parsed.spec, parsed.tables);
+      native = NativeBpe.create(await unit, parsed.spec, parsed.tables);
       modelVocab = parsed.tables.modelVocab();
     } finally {
       parsed.tables.free();

@@ -1,6 +1,7 @@
 // Reads tokenizer.json in two parts: C (wasm/tokenizer/tables.c) reads the big tables,
 // model.vocab and model.merges, straight from the file's bytes and checks the whole file's JSON
 // grammar; JSON.parse reads the rest (a few kB): the file with those two values cut out.
+import { open, type FileHandle } from 'node:fs/promises';
 import type { WasmUnit } from '../wasm/unit.ts';
 import { fail, readTokenizerSpec, type TokenizerSpec } from './config.ts';
 
@@ -36,14 +37,20 @@ const PROBLEM = { vocabId: 1, vocabNotByteLevel: 2, vocabIdTwice: 3, vocabIdTooL
 
 const utf8 = new TextDecoder('utf-8');
 
-/** The C tables read from one tokenizer.json, alive in wasm memory until free(). */
+/** The C tables read from one tokenizer.json, and the file's text, alive in wasm memory until free(). */
 export class NativeTables {
   constructor(
     private readonly unit: WasmUnit,
-    private readonly text: Uint8Array,
+    private readonly textPtr: number,
+    private readonly textLength: number,
     private readonly handle: number,
     private readonly report: Int32Array,
   ) {}
+
+  /** The file's bytes (a view: valid until wasm memory grows). */
+  text(): Uint8Array {
+    return this.unit.u8.subarray(this.textPtr, this.textPtr + this.textLength);
+  }
 
   get vocabCount(): number {
     return this.report[R.vocabCount];
@@ -67,7 +74,7 @@ export class NativeTables {
   /** The JSON text of merge rule `rank` as the file has it. */
   mergeText(rank: number): string {
     const [start, end] = this.unit.i32(this.report[R.mergeSpans] + rank * 8, 2);
-    return utf8.decode(this.text.subarray(start, end));
+    return utf8.decode(this.text().subarray(start, end));
   }
 
   modelVocab(): ModelVocab {
@@ -83,6 +90,7 @@ export class NativeTables {
 
   free(): void {
     this.unit.exports.xl_tables_free(this.handle);
+    this.unit.free(this.textPtr);
   }
 }
 
@@ -123,25 +131,47 @@ function cutOut(text: Uint8Array, cuts: Array<{ start: number; end: number; stan
   return out + utf8.decode(text.subarray(done));
 }
 
+/** Reads a whole file into a fresh wasm allocation (its bytes are never copied through JS). */
+async function readIntoWasm(unit: WasmUnit, path: string): Promise<{ ptr: number; length: number }> {
+  let file: FileHandle | undefined;
+  let ptr = 0;
+  try {
+    file = await open(path, 'r');
+    const length = (await file.stat()).size;
+    ptr = unit.malloc(length);
+    for (let done = 0; done < length; ) {
+      const { bytesRead } = await file.read(unit.u8, ptr + done, length - done, done);
+      if (bytesRead === 0) throw new Error('the file shrank while it was read');
+      done += bytesRead;
+    }
+    return { ptr, length };
+  } catch (error) {
+    unit.free(ptr);
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
+  } finally {
+    await file?.close();
+  }
+}
+
 /**
- * Reads tokenizer.json's bytes (path names it in errors). On success the caller owns the
- * returned tables and frees them; every problem in the file is one Error naming it.
+ * Reads tokenizer.json into unit's memory. On success the caller owns the returned tables and
+ * frees them; every problem in the file is one Error naming it.
  */
-export function readTokenizerJson(unit: WasmUnit, text: Uint8Array, path: string): { spec: TokenizerSpec; tables: NativeTables } {
-  const textPtr = unit.copyIn(text);
+export async function readTokenizerJson(unit: WasmUnit, path: string): Promise<{ spec: TokenizerSpec; tables: NativeTables }> {
+  const { ptr, length } = await readIntoWasm(unit, path);
   const reportPtr = unit.malloc(R.size * 4);
   let handle = 0;
   let report: Int32Array;
   try {
-    handle = unit.exports.xl_tables_read(textPtr, text.length, reportPtr) as number;
+    handle = unit.exports.xl_tables_read(ptr, length, reportPtr) as number;
     report = unit.i32(reportPtr, R.size).slice();
   } finally {
-    unit.free(textPtr);
     unit.free(reportPtr);
   }
-  const tables = new NativeTables(unit, text, handle, report);
+  const tables = new NativeTables(unit, ptr, length, handle, report);
   try {
     if (!handle) throw new Error(`tokenizer: out of memory reading ${path}`);
+    const text = tables.text();
     if (report[R.jsonError]) throw jsonError(path, text, report[R.jsonError], report[R.jsonErrorAt]);
     const rest = cutOut(text, [
       { start: report[R.vocabStart], end: report[R.vocabEnd], standIn: '{}' },
@@ -157,7 +187,7 @@ export function readTokenizerJson(unit: WasmUnit, text: Uint8Array, path: string
     throwProblem(text, report);
     return { spec, tables };
   } catch (error) {
-    if (handle) tables.free();
+    tables.free();
     throw error;
   }
 }

@@ -263,18 +263,33 @@ static void pack_vocab(reader *r) {
   const vocab_entry *entries = t->entries.data;
   size_t n = t->entries.used;
   int32_t count = 0;
-  for (size_t i = 0; i < n; i++)
+  int in_order = 1;  // ids 0, 1, 2, ... in file order: the usual layout
+  for (size_t i = 0; i < n; i++) {
     if (entries[i].id >= count) count = entries[i].id + 1;
-  int32_t *entry_of = malloc(((size_t)count + 1) * sizeof *entry_of);
+    in_order &= entries[i].id == (int32_t)i;
+  }
   t->vocab_offsets = malloc(((size_t)count + 1) * sizeof *t->vocab_offsets);
-  t->vocab_present = calloc((size_t)count + 1, 1);
-  t->vocab_bytes = malloc(t->keys.used + 1);
-  if (!entry_of || !t->vocab_offsets || !t->vocab_present || !t->vocab_bytes) {
-    free(entry_of);
+  t->vocab_present = malloc((size_t)count + 1);
+  if (!t->vocab_offsets || !t->vocab_present) {
     xl_json_fail(&r->j, XL_JSON_STOPPED);
     return;
   }
   t->vocab_count = count;
+  if (in_order) {  // the key bytes already are the table
+    for (int32_t id = 0; id < count; id++) t->vocab_offsets[id] = entries[id].at;
+    t->vocab_offsets[count] = (int32_t)t->keys.used;
+    memset(t->vocab_present, 1, (size_t)count);
+    t->vocab_bytes = t->keys.data;
+    t->keys.data = NULL;
+    return;
+  }
+  int32_t *entry_of = malloc(((size_t)count + 1) * sizeof *entry_of);
+  t->vocab_bytes = malloc(t->keys.used + 1);
+  if (!entry_of || !t->vocab_bytes) {
+    free(entry_of);
+    xl_json_fail(&r->j, XL_JSON_STOPPED);
+    return;
+  }
   for (int32_t id = 0; id < count; id++) entry_of[id] = -1;
   for (size_t i = 0; i < n; i++) {
     if (entry_of[entries[i].id] >= 0) problem(r, XL_PROBLEM_VOCAB_ID_TWICE, 0, 0, entries[i].id);
@@ -284,11 +299,11 @@ static void pack_vocab(reader *r) {
   int32_t at = 0;
   for (int32_t id = 0; id < count; id++) {
     t->vocab_offsets[id] = at;
+    t->vocab_present[id] = entry_of[id] >= 0;
     if (entry_of[id] < 0) continue;
     const vocab_entry *e = &entries[entry_of[id]];
     memcpy(t->vocab_bytes + at, keys + e->at, (size_t)e->len);
     at += e->len;
-    t->vocab_present[id] = 1;
   }
   t->vocab_offsets[count] = at;
   free(entry_of);
