@@ -114,16 +114,23 @@ test('each kind of broken vocab or merges entry is one clear error naming it', a
   assert.match(await loadError((j) => (j.model.merges[8] = ['Ġ', '中'])), /model\.merges\[8\] is not a pair/);
 });
 
-test('a file that is not JSON names the place', async () => {
+async function textEditError(edit: (text: string) => string): Promise<string> {
   const dir = patchedModelDir(MODEL_DIRS.qwen3, () => {});
   const path = join(dir, 'tokenizer.json');
-  writeFileSync(path, readFileSync(path, 'utf8').replace('"merges":', '"merges"'));
+  writeFileSync(path, edit(readFileSync(path, 'utf8')));
   try {
     await Tokenizer.load(dir);
-    assert.unreachable();
   } catch (error) {
-    assert.match((error as Error).message, /tokenizer\.json is not valid JSON: unexpected character at line 1 column \d+/);
+    return (error as Error).message;
   }
+  throw new Error('expected the load to fail');
+}
+
+test('a file that is not JSON names the place; a token written twice in model.vocab is an error', async () => {
+  assert.match(await textEditError((t) => t.replace('"merges":', '"merges"')), /tokenizer\.json is not valid JSON: unexpected character at line 1 column \d+/);
+  assert.match(await textEditError((t) => t.replace('{"type":"BPE"', '{"type":"BPE","vocab":{},"vocab":5')), /not valid JSON: model, model\.vocab or model\.merges given twice/);
+  // JSON.parse would keep the last silently; two ids for one token is a broken vocabulary.
+  assert.match(await textEditError((t) => t.replace('"Ġthe":', '"Ġthe":200000,"Ġthe":')), /the vocabulary holds the same token twice/);
 });
 
 test.run();

@@ -3,6 +3,11 @@
 #include "errors.h"
 #include "hash.h"
 
+static int holds(const xl_vocab *v, int32_t id, const uint8_t *s, size_t len) {
+  size_t start = (size_t)v->offsets[id];
+  return (size_t)v->offsets[id + 1] - start == len && memcmp(v->bytes + start, s, len) == 0;
+}
+
 int xl_vocab_init(xl_vocab *v, const uint8_t *bytes, const int32_t *offsets, int32_t count) {
   size_t total = (size_t)offsets[count];
   v->count = count;
@@ -18,9 +23,9 @@ int xl_vocab_init(xl_vocab *v, const uint8_t *bytes, const int32_t *offsets, int
     const uint8_t *s = v->bytes + offsets[id];
     size_t len = (size_t)(offsets[id + 1] - offsets[id]);
     if (len == 0) continue;
-    if (xl_vocab_find(v, s, len) >= 0) return XL_ERR_DUPLICATE_TOKEN;
     size_t i = xl_hash_bytes(s, len) & v->mask;
-    while (v->slots[i]) i = (i + 1) & v->mask;
+    for (; v->slots[i]; i = (i + 1) & v->mask)
+      if (holds(v, v->slots[i] - 1, s, len)) return XL_ERR_DUPLICATE_TOKEN;
     v->slots[i] = id + 1;
     if (len == 1) v->byte_ids[s[0]] = id;
   }
@@ -34,10 +39,7 @@ void xl_vocab_free(xl_vocab *v) {
 }
 
 int32_t xl_vocab_find(const xl_vocab *v, const uint8_t *s, size_t len) {
-  for (size_t i = xl_hash_bytes(s, len) & v->mask; v->slots[i]; i = (i + 1) & v->mask) {
-    int32_t id = v->slots[i] - 1;
-    size_t start = (size_t)v->offsets[id];
-    if ((size_t)(v->offsets[id + 1]) - start == len && memcmp(v->bytes + start, s, len) == 0) return id;
-  }
+  for (size_t i = xl_hash_bytes(s, len) & v->mask; v->slots[i]; i = (i + 1) & v->mask)
+    if (holds(v, v->slots[i] - 1, s, len)) return v->slots[i] - 1;
   return -1;
 }
