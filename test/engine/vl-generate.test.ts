@@ -138,6 +138,15 @@ test('the prefix cache reuses the text before the first image only, never anothe
   await engine.close();
 });
 
+test('after sleep level 2 (both sessions released) and wake-up, an image request still equals the reference', async () => {
+  const engine = await loadVl();
+  await engine.sleep(2);
+  await engine.wakeUp();
+  const { name, prompt, images } = cases[0]!;
+  assertReference(await collect(engine.generate(greedyRequest(name, prompt, STEPS, { images, logprobs: 0 }))), expected[0]!, 'after wake-up');
+  await engine.close();
+});
+
 test('bad image input is INVALID_ARGUMENT; /v1/sample is not offered on the VL model', async () => {
   const engine = await loadVl();
   const { prompt, images } = cases[1]!;
