@@ -10,7 +10,7 @@ import { Phase, type GenerateRequestState, type RequestState, type SampleRequest
 import { Sequence } from './sequence.ts';
 import { SequenceStepper } from './sequence-stepper.ts';
 import type { EngineObserver, TopLogprob } from './types.ts';
-import { chunkInputs } from './vision-prompt.ts';
+import { chunkInputs, type VisionPrompt } from './vision-prompt.ts';
 
 export interface SchedulerOptions {
   slots: number;
@@ -29,6 +29,8 @@ export class Scheduler {
   /** Tokens whose KV a free slot still holds (the prefix cache). */
   private readonly slotContent: number[][];
   private readonly steppers = new WeakMap<GenerateRequestState, SequenceStepper>();
+  /** Vision graph runs in flight (close waits for them before the sessions go). */
+  private readonly encoding = new Set<Promise<void>>();
   private wake: (() => void) | null = null;
   private stopped = false;
   private paused = false;
@@ -88,6 +90,7 @@ export class Scheduler {
     for (const state of [...this.waiting, ...this.running]) this.fail(state, new EngineError('CANCELLED', 'engine closed'));
     this.poke();
     await this.loopDone;
+    await Promise.all(this.encoding);
   }
 
   private poke(): void {
@@ -100,7 +103,7 @@ export class Scheduler {
     while (!this.stopped) {
       this.dropCancelled();
       if (!this.paused) this.admit();
-      const prefill = this.paused ? undefined : this.running.find((s) => s.phase === Phase.Prefill);
+      const prefill = this.paused ? undefined : this.running.find((s) => s.phase === Phase.Prefill && !awaitingImages(s));
       const decoding = this.paused ? [] : this.running.filter((s) => s.phase === Phase.Decode);
       if (!prefill && decoding.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -144,8 +147,31 @@ export class Scheduler {
       state.sequences = [seq];
       state.phase = Phase.Prefill;
       this.running.push(state);
+      if (state.vision) this.encodeImages(state, state.vision);
       this.options.observer?.onQueued?.(state.id, (performance.now() - state.arrival) / 1000);
     }
+  }
+
+  /**
+   * Runs the vision graph over all of a request's images at once, started at admission: other
+   * requests keep stepping meanwhile, and this one's prefill waits for the embeddings.
+   */
+  private encodeImages(state: RequestState, vision: VisionPrompt): void {
+    const images = vision.images!;
+    vision.images = null;
+    const done = this.runner.embedImages(images).then(
+      (embeds) => {
+        vision.embeds = embeds;
+      },
+      (error: Error) => {
+        if (state.phase !== Phase.Done) this.fail(state, new EngineError('INTERNAL', `image encoding failed: ${error.message}`));
+      },
+    );
+    this.encoding.add(done);
+    void done.then(() => {
+      this.encoding.delete(done);
+      this.poke();
+    });
   }
 
   /** The free slot holding the longest prefix of this prompt (prefix cache), else the lowest. */
@@ -188,11 +214,6 @@ export class Scheduler {
     }
     const positions = Array.from({ length: end - start }, (_, i) => start + i);
     const vision = state.vision;
-    if (vision?.images) {
-      // The vision graph runs once per request, all its images together, before its first chunk.
-      vision.embeds = await this.runner.embedImages(vision.images);
-      vision.images = null;
-    }
     await this.forward('prefill', {
       ...(vision ? chunkInputs(vision, start, end, this.runner.manifest.hiddenSize) : {}),
       firstSlot: seq.slot,
@@ -362,4 +383,9 @@ export class Scheduler {
     if (state.kind === 'sample') state.reject(error);
     else state.channel.fail(error);
   }
+}
+
+/** A request whose image embeddings are still being computed cannot prefill yet. */
+function awaitingImages(state: RequestState): boolean {
+  return state.vision !== undefined && state.vision.embeds === null;
 }

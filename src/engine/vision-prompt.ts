@@ -16,9 +16,9 @@ export interface VisionPrompt {
   readonly ropeDelta: number;
   /** Prompt indices of the image-pad tokens in order: embedding row k replaces pad k. */
   readonly padIndices: Int32Array;
-  /** The images until the vision graph has run (then null). */
+  /** The images, until handed to the vision graph (then null). */
   images: PreparedImage[] | null;
-  /** [pads, hiddenSize] image embeddings once the vision graph has run. */
+  /** [pads, hiddenSize] image embeddings from the vision graph until the prefill has used them. */
   embeds: Float32Array | null;
 }
 
