@@ -8,17 +8,19 @@ const pieceArb = fc.constantFrom(...PIECES);
 const textArb = fc.array(pieceArb, { maxLength: 40 }).map((p) => p.join(''));
 const stopArb = fc.array(pieceArb, { minLength: 1, maxLength: 3 }).map((p) => p.join(''));
 
-/** Reference: the earliest occurrence (ties: the stop listed first), cut before or after it. */
+/** Reference: the occurrence that ends first (ties: the longest, then the stop listed first), cut before or after it. */
 function expected(text: string, stops: string[], include: boolean): { text: string; stopped: boolean } {
   const bytes = Buffer.from(text);
-  let best: { at: number; stop: string } | null = null;
+  let best: { end: number; length: number } | null = null;
   for (const stop of stops) {
-    const at = bytes.indexOf(Buffer.from(stop));
-    if (at >= 0 && (best === null || at < best.at)) best = { at, stop };
+    const pattern = Buffer.from(stop);
+    const at = bytes.indexOf(pattern);
+    const end = at + pattern.length;
+    if (at >= 0 && (best === null || end < best.end || (end === best.end && pattern.length > best.length))) best = { end, length: pattern.length };
   }
   if (!best) return { text, stopped: false };
-  const end = best.at + (include ? Buffer.byteLength(best.stop) : 0);
-  return { text: bytes.subarray(0, end).toString(), stopped: true };
+  const cut = include ? best.end : best.end - best.length;
+  return { text: bytes.subarray(0, cut).toString(), stopped: true };
 }
 
 test('streamed output equals the reference cut, for text split at random byte points', () => {

@@ -1,4 +1,5 @@
 // Raw log-softmax statistics and top-N selection over one logit row.
+#include <limits.h>
 #include <math.h>
 
 #include "sampler.h"
@@ -45,7 +46,7 @@ static inline void insert_top(int32_t *ids, float *values, int *count, int n, in
   if (*count < n) (*count)++;
 }
 
-int xl_top_values(const float *row, int vocab, int n, int32_t *ids, float *values) {
+int xl_top_values_within(const float *row, int vocab, int n, int max_inserts, int32_t *ids, float *values) {
   if (vocab < 1) return XL_ERR_EMPTY_VOCAB;
   if (n < 1) return XL_ERR_BAD_ARG;
   int count = 0, i = 0;
@@ -61,6 +62,7 @@ int xl_top_values(const float *row, int vocab, int n, int32_t *ids, float *value
     if (!wasm_v128_any_true(wasm_f32x4_gt(m, wasm_f32x4_splat(floor_value)))) continue;
     for (int j = i; j < i + 16; j++) {
       if (row[j] > floor_value) {
+        if (max_inserts-- == 0) return 0;
         insert_top(ids, values, &count, n, j, row[j]);
         floor_value = values[n - 1];
       }
@@ -68,11 +70,16 @@ int xl_top_values(const float *row, int vocab, int n, int32_t *ids, float *value
   }
   for (; i < vocab; i++) {
     if (row[i] > floor_value) {
+      if (max_inserts-- == 0) return 0;
       insert_top(ids, values, &count, n, i, row[i]);
       floor_value = values[n - 1];
     }
   }
   return count;
+}
+
+int xl_top_values(const float *row, int vocab, int n, int32_t *ids, float *values) {
+  return xl_top_values_within(row, vocab, n, INT_MAX, ids, values);
 }
 
 int xl_log_softmax_top_n(const float *row, int vocab, int n, int32_t *out_ids, double *out_logprobs) {

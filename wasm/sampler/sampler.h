@@ -27,6 +27,11 @@ int xl_row_stats(const float *row, int vocab, double *out_max_logsum);
 // were written (min(n, vocab)). Internal helper shared with the sampler and the beam step.
 int xl_top_values(const float *row, int vocab, int n, int32_t *ids, float *values);
 
+// As xl_top_values, but returns 0 (having given up) once more than max_inserts entries had
+// to enter the full list: rows that keep raising the n-th value (ascending logits) cost
+// O(n) per entry, and a caller with another way may prefer it.
+int xl_top_values_within(const float *row, int vocab, int n, int max_inserts, int32_t *ids, float *values);
+
 // Top-n (n <= XL_MAX_TOP_N) of log_softmax(row): ids and logprobs, highest first.
 int xl_log_softmax_top_n(const float *row, int vocab, int n, int32_t *out_ids, double *out_logprobs);
 
@@ -109,8 +114,9 @@ int xl_beam_step(const float *logits, int vocab, int n_rows, int n_beams, const 
 // ---- Stop strings and selector ids (stop.c, select.c) ----
 
 // Looks for stop strings in UTF-8 text; stop j is stops[offsets[j] .. offsets[j+1]).
-// Found (returns 1): out[0] = byte where the earliest occurrence starts (ties: the stop
-// listed first), out[1] = its index. Not found (returns 0): out[0] = how many leading
+// Found (returns 1): the occurrence that ends first (ties: the longest, then the stop
+// listed first), which a stream fed in any chunks finds too; out[0] = byte where it
+// starts, out[1] = its index. Not found (returns 0): out[0] = how many leading
 // bytes no future occurrence can touch (the rest is a prefix of some stop string).
 int xl_stop_scan(const uint8_t *text, int len, const uint8_t *stops, const int32_t *offsets, int n_stops,
                  int32_t *out);

@@ -1,5 +1,5 @@
-// Stop-string matching over UTF-8 bytes, for streaming: earliest match, or how much of
-// the text is safe to emit because no stop string can still complete over it.
+// Stop-string matching over UTF-8 bytes, for streaming: the first match to complete, or
+// how much of the text is safe to emit because no stop string can still complete over it.
 #include <string.h>
 
 #include "sampler.h"
@@ -19,14 +19,21 @@ int xl_stop_scan(const uint8_t *text, int len, const uint8_t *stops, const int32
   for (int j = 0; j < n_stops; j++) {
     if (offsets[j + 1] <= offsets[j]) return XL_ERR_BAD_ARG; // empty stop strings match everywhere
   }
-  for (int start = 0; start < len; start++) {
+  // The first occurrence to complete wins (so a stream cut anywhere stops at the same
+  // place); of those ending together, the longest, then the one listed first.
+  for (int end = 1; end <= len; end++) {
+    int best = -1, best_len = 0;
     for (int j = 0; j < n_stops; j++) {
       const int stop_len = offsets[j + 1] - offsets[j];
-      if (stop_len <= len - start && memcmp(text + start, stops + offsets[j], (size_t)stop_len) == 0) {
-        out[0] = start;
-        out[1] = j;
-        return 1;
+      if (stop_len > best_len && stop_len <= end && memcmp(text + end - stop_len, stops + offsets[j], (size_t)stop_len) == 0) {
+        best = j;
+        best_len = stop_len;
       }
+    }
+    if (best >= 0) {
+      out[0] = end - best_len;
+      out[1] = best;
+      return 1;
     }
   }
   int hold = 0;

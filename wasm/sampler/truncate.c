@@ -171,6 +171,21 @@ static int prefix_reaching(const xl_sampler *s, int count, double above, double 
   return count;
 }
 
+// A top-k this small comes from one SIMD threshold scan (xl_top_values) unless the row
+// makes it insert too often; the histogram path handles any k.
+#define XL_SCAN_TOP_K 64
+
+// The k best tokens, sorted, in cand_ids, and their mass; 0 if the scan gave up.
+static int scan_top_k(xl_sampler *s, const float *proc, int k, double *mass) {
+  float values[XL_SCAN_TOP_K];
+  int count = xl_top_values_within(proc, s->vocab, k, 1024 + s->vocab / 32, s->cand_ids, values);
+  while (count > 0 && values[count - 1] == -INFINITY) count--; // -inf is never kept
+  double sum = 0;
+  for (int j = 0; j < count; j++) sum += s->weights[s->cand_ids[j]];
+  *mass = sum;
+  return count;
+}
+
 // The boundary of the k best tokens: returns their bucket (XL_BUCKET_MASKED when fewer
 // than k are finite) with its first *n_boundary sorted tokens in cand_ids and their
 // mass, plus that of the buckets before, in *mass.
@@ -224,13 +239,15 @@ void xl_truncate(xl_sampler *s, const float *proc, float max, const xl_sample_pa
   const float min_p = p->min_p > 0 ? (float)p->min_p : 0.0f;
   const double total = fill(s, proc, max);
   int cut = XL_BUCKET_MASKED, n_boundary = 0;
-  if (top_k || use_top_p) {
+  double top_k_mass = total;
+  if (top_k && top_k <= XL_SCAN_TOP_K && (n_boundary = scan_top_k(s, proc, top_k, &top_k_mass)) > 0) {
+    cut = XL_BUCKET_FIRST; // the kept tokens are the scanned list alone
+  } else if (top_k || use_top_p) {
     // Top-k needs every finite token counted; top-p alone can skip the light ones.
     histogram(s, top_k ? 0.0f : top_p_floor(p->top_p, total, s->vocab), top_k);
-    double top_k_mass = total;
     if (top_k) cut = top_k_boundary(s, proc, top_k, &n_boundary, &top_k_mass);
-    if (use_top_p) cut = top_p_boundary(s, proc, cut, &n_boundary, p->top_p * top_k_mass);
   }
+  if (use_top_p) cut = top_p_boundary(s, proc, cut, &n_boundary, p->top_p * top_k_mass);
   double mass = total;
   if (cut != XL_BUCKET_MASKED) {
     // Whole buckets below cut have complete histograms (the top-p floor lies beyond them).
