@@ -5,8 +5,11 @@ import type { SamplingParams } from '../../src/sampling/params.ts';
 
 const f = Math.fround;
 
-/** A deterministic row generator so fast-check only has to shrink a seed. */
-export function makeRow(vocab: number, seed: number, kind: 'random' | 'equal' | 'ties' | 'masked'): Float32Array {
+export type RowKind = 'random' | 'equal' | 'ties' | 'masked' | 'ascending';
+
+/** A deterministic row generator so fast-check only has to shrink a seed. 'ascending' rows
+ * raise the running top-k at every token (the worst case of a threshold scan). */
+export function makeRow(vocab: number, seed: number, kind: RowKind): Float32Array {
   let x = seed >>> 0 || 1;
   const next = () => {
     x ^= x << 13;
@@ -18,6 +21,7 @@ export function makeRow(vocab: number, seed: number, kind: 'random' | 'equal' | 
   for (let i = 0; i < vocab; i++) {
     if (kind === 'equal') row[i] = 1.5;
     else if (kind === 'ties') row[i] = Math.floor(next() * 6) - 3;
+    else if (kind === 'ascending') row[i] = (i / vocab - 0.5) * 24 + next() * 1e-3;
     else row[i] = (next() - 0.5) * 24;
     if (kind === 'masked' && next() < 0.5) row[i] = -Infinity;
   }
