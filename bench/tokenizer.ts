@@ -1,7 +1,8 @@
 // Encode throughput (MB/s of UTF-8) on a >= 1 MB mixed corpus, side by side in one process:
 // ours (C → WASM) vs `tokenizers` (Hugging Face's Rust, napi) vs `@huggingface/tokenizers`
 // (pure JS); and the Qwen3 vocabulary's load time, ours vs Rust's `Tokenizer.fromFile`: the
-// median of warm loads taken in turns, and the first load in fresh processes.
+// median of warm loads (each side in a block of its own, so one's garbage does not slow the
+// other's), and the first load in fresh processes, taken in turns.
 // Run: npm run bench -- tokenizer
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -56,10 +57,10 @@ function coldLoadMs(loader: Loader): number {
 
 async function benchLoad(): Promise<void> {
   const warm: Record<Loader, number[]> = { ours: [], rust: [] };
-  for (let i = 0; i <= WARM_LOADS; i++) {
-    for (const loader of ['ours', 'rust'] as const) {
+  for (const loader of ['ours', 'rust'] as const) {
+    for (let i = 0; i <= WARM_LOADS; i++) {
       const ms = await time(loaders[loader]);
-      if (i > 0) warm[loader].push(ms); // the first round warms up
+      if (i > 0) warm[loader].push(ms); // the first one warms up
     }
   }
   const cold: Record<Loader, number[]> = { ours: [], rust: [] };

@@ -71,7 +71,8 @@ export class NativeBpe {
       const code = this.unit.exports.xl_tok_set_merges(this.handle, tables.mergeBytesPtr, tables.mergeOffsetsPtr, tables.mergeCount, badRule) as number;
       if (code === UNKNOWN_MERGE_TOKEN) {
         const rank = this.unit.i32(badRule, 1)[0];
-        throw new Error(`tokenizer.json: model.merges[${rank}] ${tables.mergeText(rank)} uses a token missing from the vocabulary`);
+        const [left, right] = tables.mergeTokens(rank).map((token) => JSON.stringify(token));
+        throw new Error(`tokenizer.json: model.merges[${rank}] (${left} + ${right}) uses a token missing from the vocabulary`);
       }
       check(code, 'loading the merges');
     } finally {

@@ -3,6 +3,7 @@
 // grammar; JSON.parse reads the rest (a few kB): the file with those two values cut out.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { WasmUnit } from '../wasm/unit.ts';
+import { byteLevelEncode } from './byte_level.ts';
 import { fail, readTokenizerSpec, type TokenizerSpec } from './config.ts';
 
 /** The model vocabulary by id, copied out of wasm memory: id i has bytes[offsets[i] .. offsets[i + 1]). */
@@ -18,8 +19,8 @@ const R = {
   jsonError: 0, jsonErrorAt: 1, problem: 2, problemStart: 3, problemEnd: 4, problemNumber: 5,
   vocabStart: 6, vocabEnd: 7, mergesStart: 8, mergesEnd: 9,
   vocabCount: 10, vocabBytes: 11, vocabOffsets: 12, vocabPresent: 13,
-  mergeCount: 14, mergeBytes: 15, mergeOffsets: 16, mergeSpans: 17,
-  size: 18,
+  mergeCount: 14, mergeBytes: 15, mergeOffsets: 16,
+  size: 17,
 } as const;
 
 const JSON_ERRORS: Record<number, string> = {
@@ -37,20 +38,13 @@ const PROBLEM = { vocabId: 1, vocabNotByteLevel: 2, vocabIdTwice: 3, vocabIdTooL
 
 const utf8 = new TextDecoder('utf-8');
 
-/** The C tables read from one tokenizer.json, and the file's text, alive in wasm memory until free(). */
+/** The C tables read from one tokenizer.json, alive in wasm memory until free(). */
 export class NativeTables {
   constructor(
     private readonly unit: WasmUnit,
-    private readonly textPtr: number,
-    private readonly textLength: number,
     private readonly handle: number,
     private readonly report: Int32Array,
   ) {}
-
-  /** The file's bytes (a view: valid until wasm memory grows). */
-  text(): Uint8Array {
-    return this.unit.u8.subarray(this.textPtr, this.textPtr + this.textLength);
-  }
 
   get vocabCount(): number {
     return this.report[R.vocabCount];
@@ -71,10 +65,11 @@ export class NativeTables {
     return this.report[R.mergeOffsets];
   }
 
-  /** The JSON text of merge rule `rank` as the file has it. */
-  mergeText(rank: number): string {
-    const [start, end] = this.unit.i32(this.report[R.mergeSpans] + rank * 8, 2);
-    return utf8.decode(this.text().subarray(start, end));
+  /** The left and right token of merge rule `rank`, spelled as in the file. */
+  mergeTokens(rank: number): [string, string] {
+    const [left, right, end] = this.unit.i32(this.mergeOffsetsPtr + rank * 8, 3);
+    const bytes = this.unit.u8.subarray(this.mergeBytesPtr, this.mergeBytesPtr + end);
+    return [byteLevelEncode(bytes.subarray(left, right)), byteLevelEncode(bytes.subarray(right, end))];
   }
 
   modelVocab(): ModelVocab {
@@ -90,7 +85,6 @@ export class NativeTables {
 
   free(): void {
     this.unit.exports.xl_tables_free(this.handle);
-    this.unit.free(this.textPtr);
   }
 }
 
@@ -160,18 +154,13 @@ async function readIntoWasm(unit: WasmUnit, path: string): Promise<{ ptr: number
 export async function readTokenizerJson(unit: WasmUnit, path: string): Promise<{ spec: TokenizerSpec; tables: NativeTables }> {
   const { ptr, length } = await readIntoWasm(unit, path);
   const reportPtr = unit.malloc(R.size * 4);
-  let handle = 0;
-  let report: Int32Array;
+  let tables: NativeTables | undefined;
   try {
-    handle = unit.exports.xl_tables_read(ptr, length, reportPtr) as number;
-    report = unit.i32(reportPtr, R.size).slice();
-  } finally {
-    unit.free(reportPtr);
-  }
-  const tables = new NativeTables(unit, ptr, length, handle, report);
-  try {
+    const handle = unit.exports.xl_tables_read(ptr, length, reportPtr) as number;
     if (!handle) throw new Error(`tokenizer: out of memory reading ${path}`);
-    const text = tables.text();
+    const report = unit.i32(reportPtr, R.size).slice();
+    tables = new NativeTables(unit, handle, report);
+    const text = unit.u8.subarray(ptr, ptr + length);
     if (report[R.jsonError]) throw jsonError(path, text, report[R.jsonError], report[R.jsonErrorAt]);
     const rest = cutOut(text, [
       { start: report[R.vocabStart], end: report[R.vocabEnd], standIn: '{}' },
@@ -187,7 +176,11 @@ export async function readTokenizerJson(unit: WasmUnit, path: string): Promise<{
     throwProblem(text, report);
     return { spec, tables };
   } catch (error) {
-    tables.free();
+    tables?.free();
     throw error;
+  } finally {
+    // Freed before the tokenizer's own tables are built, which then reuse its memory.
+    unit.free(ptr);
+    unit.free(reportPtr);
   }
 }

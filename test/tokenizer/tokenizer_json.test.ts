@@ -110,7 +110,7 @@ test('each kind of broken vocab or merges entry is one clear error naming it', a
   assert.match(await loadError((j) => (j.model.merges[4] = ' Ġ')), /model\.merges\[4\] is not a pair/);
   assert.match(await loadError((j) => (j.model.merges[5] = ['Ġ'])), /model\.merges\[5\] is not a pair of byte-level tokens: \["Ġ"\]/);
   assert.match(await loadError((j) => (j.model.merges[6] = [1, 2])), /model\.merges\[6\] is not a pair/);
-  assert.match(await loadError((j) => (j.model.merges[7] = 'Ġ ÿÿÿÿÿÿ')), /model\.merges\[7\] "Ġ ÿÿÿÿÿÿ" uses a token missing from the vocabulary/);
+  assert.match(await loadError((j) => (j.model.merges[7] = 'Ġ ÿÿÿÿÿÿ')), /model\.merges\[7\] \("Ġ" \+ "ÿÿÿÿÿÿ"\) uses a token missing from the vocabulary/);
   assert.match(await loadError((j) => (j.model.merges[8] = ['Ġ', '中'])), /model\.merges\[8\] is not a pair/);
 });
 

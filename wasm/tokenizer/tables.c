@@ -23,7 +23,7 @@ struct xl_tables {
   uint8_t *vocab_present;
   vec merge_bytes;    // uint8_t
   vec merge_offsets;  // int32_t
-  vec merge_spans;    // int32_t
+  int32_t merge_count;
 };
 
 typedef struct {
@@ -204,7 +204,7 @@ static void read_merges(reader *r) {
         return;
       problem(r, XL_PROBLEM_MERGE, entry_start, j->pos, count - 1);
     }
-    if (!push_i32(r, &t->merge_spans, (int32_t)entry_start) || !push_i32(r, &t->merge_spans, (int32_t)j->pos)) return;
+    t->merge_count++;
   }
 }
 
@@ -330,10 +330,9 @@ xl_tables *xl_tables_read(const uint8_t *text, int32_t len, int32_t *report) {
   report[XL_REPORT_VOCAB_BYTES] = (int32_t)(intptr_t)t->vocab_bytes;
   report[XL_REPORT_VOCAB_OFFSETS] = (int32_t)(intptr_t)t->vocab_offsets;
   report[XL_REPORT_VOCAB_PRESENT] = (int32_t)(intptr_t)t->vocab_present;
-  report[XL_REPORT_MERGE_COUNT] = (int32_t)(t->merge_spans.used / 2);
+  report[XL_REPORT_MERGE_COUNT] = t->merge_count;
   report[XL_REPORT_MERGE_BYTES] = (int32_t)(intptr_t)t->merge_bytes.data;
   report[XL_REPORT_MERGE_OFFSETS] = (int32_t)(intptr_t)t->merge_offsets.data;
-  report[XL_REPORT_MERGE_SPANS] = (int32_t)(intptr_t)t->merge_spans.data;
   return t;
 }
 
@@ -346,6 +345,5 @@ void xl_tables_free(xl_tables *t) {
   free(t->vocab_present);
   free(t->merge_bytes.data);
   free(t->merge_offsets.data);
-  free(t->merge_spans.data);
   free(t);
 }

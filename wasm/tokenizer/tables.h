@@ -21,14 +21,13 @@ enum {
 
 // What xl_tables_read writes to report[XL_REPORT_SIZE]; spans are byte offsets [start, end) into
 // the text, -1 when absent. Vocab id i has bytes[offsets[i] .. offsets[i + 1]) and present[i] = 1
-// when the vocab has it. Merge rule r is laid out as xl_tok_set_merges takes it, and came from
-// the text's bytes [spans[2r], spans[2r + 1]).
+// when the vocab has it. Merge rules are laid out as xl_tok_set_merges takes them.
 enum {
   XL_REPORT_JSON_ERROR, XL_REPORT_JSON_ERROR_AT,  // XL_JSON_* and where
   XL_REPORT_PROBLEM, XL_REPORT_PROBLEM_START, XL_REPORT_PROBLEM_END, XL_REPORT_PROBLEM_NUMBER,
   XL_REPORT_VOCAB_START, XL_REPORT_VOCAB_END, XL_REPORT_MERGES_START, XL_REPORT_MERGES_END,
   XL_REPORT_VOCAB_COUNT, XL_REPORT_VOCAB_BYTES, XL_REPORT_VOCAB_OFFSETS, XL_REPORT_VOCAB_PRESENT,
-  XL_REPORT_MERGE_COUNT, XL_REPORT_MERGE_BYTES, XL_REPORT_MERGE_OFFSETS, XL_REPORT_MERGE_SPANS,
+  XL_REPORT_MERGE_COUNT, XL_REPORT_MERGE_BYTES, XL_REPORT_MERGE_OFFSETS,
   XL_REPORT_SIZE
 };
 
