@@ -113,8 +113,15 @@ static int read_token(reader *r, vec *out, spaces *split) {
   int byte_level = 1;
   uint32_t cp;
   if (plain && end < j->len) {
-    for (size_t p = j->pos, w = 1; p < end; p += w) {
-      cp = s[p] < 0x80 ? (w = 1, s[p]) : xl_decode(s, end, p, &w);
+    for (size_t p = j->pos; p < end;) {
+      // The alphabet is U+0021..U+0143: ASCII or two bytes led by 0xc2..0xc5. Anything else is
+      // outside it, whatever its length; stepping over it a byte at a time is enough.
+      uint8_t c = s[p++];
+      cp = c;
+      if (c >= 0x80) {
+        if (c >= 0xc2 && c <= 0xc5 && p < end && (s[p] & 0xc0) == 0x80) cp = (uint32_t)(c & 0x1f) << 6 | (s[p++] & 0x3f);
+        else cp = XL_INVALID_CP;
+      }
       byte_level &= put_char(cp, bytes, &n, split);
     }
     j->pos = end + 1;
