@@ -16,6 +16,7 @@ export interface SamplingRow {
   outputTokens: number[];
   rng: Rng;
   topN: number;
+  withLogprob: boolean;
 }
 
 export interface BeamInput {
@@ -54,7 +55,7 @@ export class Decoding {
   sample(rows: SamplingRow[]): Array<{ token: number; logprob: number; top: TopLogprob[] }> {
     return rows.map((r) => {
       const params = r.params.topLogprobs === r.topN ? r.params : { ...r.params, topLogprobs: r.topN };
-      const [result] = this.sampler.sample([{ row: r.row, params, promptTokens: r.promptTokens, outputTokens: r.outputTokens, rng: r.rng }]);
+      const [result] = this.sampler.sample([{ row: r.row, params, promptTokens: r.promptTokens, outputTokens: r.outputTokens, rng: r.rng, withLogprob: r.withLogprob }]);
       return { token: result.token, logprob: result.logprob, top: toTop(result.top) };
     });
   }

@@ -55,6 +55,8 @@ export class SequenceStepper {
   private sampleRows(rowOf: Map<Sequence, number>): void {
     const live = this.state.sequences.filter((s) => s.finish === null);
     const topN = this.state.request.logprobs ?? 0;
+    // The token's logprob costs an exp pass over the row: only for logprobs, or best_of's ranking.
+    const withLogprob = this.state.request.logprobs !== undefined || this.state.buffered;
     const results = this.decoding.sample(
       live.map((seq) => ({
         row: rowOf.get(seq)!,
@@ -63,6 +65,7 @@ export class SequenceStepper {
         outputTokens: seq.outputTokens,
         rng: this.rngs.get(seq)!,
         topN,
+        withLogprob,
       })),
     );
     live.forEach((seq, i) => this.accept(seq, results[i]));

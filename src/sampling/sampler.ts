@@ -21,6 +21,8 @@ export interface SampleRow {
   outputTokens: ArrayLike<number>;
   /** The request's generator, advanced in place by the draw. */
   rng: RngState;
+  /** Report the drawn token's logprob (default true); without it and without top logprobs no log-softmax is computed. */
+  withLogprob?: boolean;
 }
 
 /** Token ids with their raw log_softmax values, highest first. */
@@ -31,7 +33,7 @@ export interface TopLogprobs {
 
 export interface RowResult {
   token: number;
-  /** Raw model log_softmax of the token (before penalties, temperature, truncation). */
+  /** Raw model log_softmax of the token (before penalties, temperature, truncation); NaN when not asked for. */
   logprob: number;
   top: TopLogprobs;
 }
@@ -156,7 +158,7 @@ export class Sampler {
     const base = this.arena.reserve(layout.size);
     this.writeInputs(base, staged, row, row.rng);
     checkStatus(
-      this.unit.exports.xl_sampler_sample(this.handle, index, base + staged.paramsAt, row.params.topLogprobs, base + resultAt),
+      this.unit.exports.xl_sampler_sample(this.handle, index, base + staged.paramsAt, row.params.topLogprobs, row.withLogprob === false ? 0 : 1, base + resultAt),
       `sampler: row ${index}`,
     );
     const memory = this.unit.memory.buffer;

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { samplingParams, type SamplingParams } from '../../src/sampling/params.ts';
 import { seedRng } from '../../src/sampling/rng.ts';
 import { Sampler } from '../../src/sampling/sampler.ts';
-import { keptDistribution, makeRow, processLogits, type RowKind } from './reference.ts';
+import { keptDistribution, logSoftmax, makeRow, processLogits, type RowKind } from './reference.ts';
 
 const vocabArb = fc.oneof(
   { arbitrary: fc.integer({ min: 1, max: 200 }), weight: 12 },
@@ -96,6 +96,22 @@ test('bad inputs are errors naming the problem', async () => {
   assert.is(s.sample([{ ...three, params: banned }])[0].token, 3); // -100 bias still leaves a choice
   view.fill(-Infinity);
   assert.throws(() => s.sample([three]), /every logit is -inf/);
+});
+
+test('withLogprob false: the same token from the same seed, no logprob, NaN rows still refused', async () => {
+  const vocab = 5000;
+  const s = await samplerFor(vocab);
+  for (const [i, params] of [samplingParams({ temperature: 0 }), samplingParams({ temperature: 0.8, topP: 0.9 }), samplingParams({ repetitionPenalty: 1.2 })].entries()) {
+    s.logitsView(1).set(makeRow(vocab, 7 + i, 'random'));
+    const input = { params, promptTokens: [1, 2, 3], outputTokens: [4], rng: seedRng(11) };
+    const full = s.sample([input])[0];
+    const lean = s.sample([{ ...input, rng: seedRng(11), withLogprob: false }])[0];
+    assert.is(lean.token, full.token);
+    assert.ok(Number.isNaN(lean.logprob));
+    assert.ok(Math.abs(full.logprob - logSoftmax(s.logitsView(1))[full.token]!) < 1e-5);
+  }
+  s.logitsView(1)[17] = NaN;
+  assert.throws(() => s.sample([{ params: samplingParams(), promptTokens: [], outputTokens: [], rng: seedRng(1), withLogprob: false }]), /NaN/);
 });
 
 test.run();

@@ -232,26 +232,29 @@ static int check_row(const xl_sampler *s, int row) {
   return (row < 0 || row >= s->max_rows) ? XL_ERR_BAD_ARG : XL_OK;
 }
 
-int xl_sampler_sample(xl_sampler *s, int row, xl_sample_params *params, int top_n, xl_sample_result *out) {
+int xl_sampler_sample(xl_sampler *s, int row, xl_sample_params *params, int top_n, int with_logprob,
+                      xl_sample_result *out) {
   if (check_row(s, row) < 0 || top_n < 0 || top_n > XL_MAX_TOP_N) return XL_ERR_BAD_ARG;
   const float *logits = s->logits + (size_t)row * (size_t)s->vocab;
   const float *proc;
   xl_kept_set kept;
   int status = prepare(s, logits, params, &proc, &kept);
   if (status < 0) return status;
-  double stats[2];
-  if (proc == logits && kept.mode == XL_KEEP_WEIGHTS) {
+  // Without logprobs the normaliser is not needed (prepare() already refused NaN/+inf rows).
+  const int with_stats = with_logprob || top_n > 0;
+  double stats[2] = {0, 0};
+  if (with_stats && proc == logits && kept.mode == XL_KEEP_WEIGHTS) {
     // No processor changed the row: truncation already summed its softmax normaliser.
     stats[0] = kept.max;
     stats[1] = log(kept.total);
-  } else {
+  } else if (with_stats) {
     status = xl_row_stats(logits, s->vocab, stats);
     if (status < 0) return status;
   }
   const int32_t token = draw(s, &kept, params->rng);
   if (token < 0) return XL_ERR_ALL_MASKED;
   out->token = token;
-  out->logprob = ((double)logits[token] - stats[0]) - stats[1];
+  out->logprob = with_stats ? ((double)logits[token] - stats[0]) - stats[1] : NAN;
   float values[XL_MAX_TOP_N];
   out->n_top = top_n > 0 ? xl_top_values(logits, s->vocab, top_n, out->top_ids, values) : 0;
   for (int j = 0; j < out->n_top; j++) out->top_logprobs[j] = ((double)values[j] - stats[0]) - stats[1];

@@ -77,9 +77,12 @@ void xl_sampler_free(xl_sampler *s);
 float *xl_sampler_logits(xl_sampler *s);
 
 // Samples logits row `row` of the sampler's buffer; reports raw logprobs (top_n <= 20).
+// With with_logprob = 0 and top_n = 0 the log-softmax normaliser is skipped (out->logprob
+// is then NaN): a plain greedy or sampled token costs no exp pass over the row.
 // The draw: u = a 53-bit uniform from params->rng; the token is the first kept token, in
 // id order, at which the cumulative kept probability exceeds u (greedy rows take no u).
-int xl_sampler_sample(xl_sampler *s, int row, xl_sample_params *params, int top_n, xl_sample_result *out);
+int xl_sampler_sample(xl_sampler *s, int row, xl_sample_params *params, int top_n, int with_logprob,
+                      xl_sample_result *out);
 
 // The tokens a draw could return for `row` after processing and truncation, with their
 // renormalised probabilities (out_ids/out_probs hold vocab entries). Returns the count.
