@@ -1,6 +1,7 @@
 // The step loop. Each turn: admit waiting requests into free KV slots, run one prefill chunk
-// (so a long prompt never freezes other streams), then one decode step over every running
-// sequence at once (continuous batching). A request's slots are freed the step it ends or is
+// (so a long prompt never freezes other streams; plain prompts admitted together share it,
+// one row each), then one decode step over every running sequence at once (continuous
+// batching). A request's slots are freed the step it ends or is
 // cancelled.
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Decoding } from './decoding.ts';
@@ -110,7 +111,9 @@ export class Scheduler {
         continue;
       }
       try {
-        if (prefill) await this.prefillChunk(prefill);
+        const together = prefill && this.prefillCompanions(prefill);
+        if (together) await this.prefillTogether(together);
+        else if (prefill) await this.prefillChunk(prefill);
         const decode = this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && s.kind !== 'sample');
         if (decode.length > 0) await this.decodeStep(decode);
       } catch (error) {
@@ -231,6 +234,70 @@ export class Scheduler {
     if (end < prompt.length) return;
     if (vision) vision.embeds = null;
     this.finishPrefill(state, keep.length - 1);
+  }
+
+  /**
+   * Fresh plain prompts (one sequence, text only, nothing cached, logits only at the end)
+   * in neighbouring slots, the oldest first, when there are at least two: they prefill in
+   * one forward pass, a row each, right-padded to the longest (GroupQueryAttention takes
+   * rows of different lengths only when nothing is cached yet). Between them the slot
+   * window may hold only free slots, whose rows compute a dummy token.
+   */
+  private prefillCompanions(first: RequestState): RequestState[] | null {
+    const budget = this.options.prefillChunk;
+    const plain = (s: RequestState | null): s is RequestState =>
+      s !== null &&
+      s.phase === Phase.Prefill &&
+      s.slots.length === 1 &&
+      s.sequences[0].cached === 0 &&
+      s.promptTokens.length <= budget &&
+      s.vision === undefined &&
+      s.logitsWanted.size === 0 &&
+      this.runner.manifest.architecture === 'qwen2';
+    if (!plain(first)) return null;
+    const blocked = (slot: number) => this.owner[slot] !== null && !plain(this.owner[slot]);
+    let lo = first.sequences[0].slot;
+    let hi = lo;
+    while (lo > 0 && !blocked(lo - 1)) lo--;
+    while (hi + 1 < this.owner.length && !blocked(hi + 1)) hi++;
+    const group = [first];
+    let [low, high, longest] = [first.sequences[0].slot, first.sequences[0].slot, first.promptTokens.length];
+    for (const s of this.running) {
+      if (s === first || !plain(s) || s.sequences[0].slot < lo || s.sequences[0].slot > hi) continue;
+      const slot = s.sequences[0].slot;
+      const [l, h, m] = [Math.min(low, slot), Math.max(high, slot), Math.max(longest, s.promptTokens.length)];
+      if ((h - l + 1) * m > budget) continue; // rows × padded length stays within one chunk
+      group.push(s);
+      [low, high, longest] = [l, h, m];
+    }
+    return group.length >= 2 ? group : null;
+  }
+
+  /** The whole prompt of every request of the group in one forward pass, a row each. */
+  private async prefillTogether(group: RequestState[]): Promise<void> {
+    const slots = group.map((s) => s.sequences[0].slot);
+    const first = Math.min(...slots);
+    const rows = Math.max(...slots) - first + 1;
+    const length = Math.max(...group.map((s) => s.promptTokens.length));
+    const tokens = new Array<number>(rows * length).fill(0);
+    const positions = new Array<number>(rows * length);
+    const totals = new Array<number>(rows).fill(1);
+    for (let r = 0; r < rows; r++) {
+      if (this.owner[first + r] === null) this.slotContent[first + r].length = 0;
+      for (let i = 0; i < length; i++) positions[r * length + i] = i;
+    }
+    const logitsAt: number[] = [];
+    for (const state of group) {
+      const r = state.sequences[0].slot - first;
+      state.promptTokens.forEach((token, i) => (tokens[r * length + i] = token));
+      totals[r] = state.promptTokens.length;
+      logitsAt.push(r * length + totals[r] - 1);
+    }
+    await this.forward('prefill', { firstSlot: first, rows, seq: length, tokens, positions, totals, logitsAt, logits: this.decoding.logits(logitsAt.length) });
+    group.forEach((state, row) => {
+      state.sequences[0].cached = state.promptTokens.length;
+      if (!state.cancelled) this.finishPrefill(state, row);
+    });
   }
 
   /** Logits at prompt position q predict token q + 1: prompt logprobs, or a /v1/sample match. */

@@ -49,6 +49,19 @@ test('200 requests of random sizes through a 4-slot engine all finish with the r
   await engine.close();
 });
 
+test('prompts admitted together prefill in one padded forward pass and give their alone tokens', async () => {
+  const prefills: number[] = [];
+  const engine = await loadTiny({ maxBatchSize: 6, observer: { onForward: (f) => f.kind === 'prefill' && prefills.push(f.tokens) } });
+  const requests = [3, 17, 1, 9, 30].map((length, i) => greedyRequest(`p${i}`, randomTokens(300 + i, length), 5));
+  const alone = [];
+  for (const r of requests) alone.push((await collect(engine.generate(r))).tokens[0]);
+  prefills.length = 0;
+  const together = await Promise.all(requests.map((r) => collect(engine.generate(r))));
+  assert.equal(together.map((t) => t.tokens[0]), alone);
+  assert.equal(prefills, [5 * 30], 'one prefill pass: 5 rows padded to the longest prompt');
+  await engine.close();
+});
+
 test('a prefix-cache hit gives the same tokens as a miss', async () => {
   const cached = await loadTiny({ maxBatchSize: 2, enablePrefixCache: true });
   const plain = await loadTiny({ maxBatchSize: 2 });
