@@ -110,6 +110,7 @@ export class Scheduler {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
+      this.fitCache();
       try {
         const together = prefill && this.prefillCompanions(prefill);
         if (together) await this.prefillTogether(together);
@@ -123,6 +124,16 @@ export class Scheduler {
       }
       await new Promise((resolve) => setImmediate(resolve)); // let HTTP work run between steps
     }
+  }
+
+  /** Lets the KV buffers shrink to the live sequences; a cached prefix beyond them is forgotten. */
+  private fitCache(): void {
+    const kv = this.runner.kv;
+    if (!kv) return;
+    let longest = 0;
+    for (const state of this.running) for (const seq of state.sequences) longest = Math.max(longest, seq.cached);
+    if (!kv.shrinkTo(longest)) return;
+    for (const content of this.slotContent) if (content.length > kv.capacity) content.length = kv.capacity;
   }
 
   private dropCancelled(): void {
