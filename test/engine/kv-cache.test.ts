@@ -1,5 +1,5 @@
-// The KV buffers follow the live sequences: they grow by doubling and shrink back, keeping
-// every slot's leading positions where GroupQueryAttention expects them.
+// The KV buffers follow the live sequences: they grow and shrink in steps, keeping every
+// slot's leading positions where GroupQueryAttention expects them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KvCache } from '../../src/engine/kv-cache.ts';
@@ -19,17 +19,20 @@ function write(kv: KvCache, layer: number, slot: number, head: number, pos: numb
   data.fill(value, ((slot * shape.kvHeads + head) * kv.capacity + pos) * shape.headDim, ((slot * shape.kvHeads + head) * kv.capacity + pos + 1) * shape.headDim);
 }
 
-test('grows by doubling and shrinks to the live length, keeping the leading positions', () => {
+test('grows in steps of 128 with room to spare and shrinks to the live length, keeping the leading positions', () => {
   const kv = new KvCache(shape);
   assert.is(kv.capacity, 128);
-  kv.reserve(600);
-  assert.is(kv.capacity, 1024);
-  for (let slot = 0; slot < 3; slot++) for (let pos = 0; pos < 100; pos++) write(kv, 1, slot, 1, pos, slot * 1000 + pos);
-  assert.is(kv.shrinkTo(300), false, 'needs 512 > a quarter of 1024: stays');
-  assert.ok(kv.shrinkTo(100));
+  kv.reserve(128);
   assert.is(kv.capacity, 128);
+  kv.reserve(600);
+  assert.is(kv.capacity, 768);
+  for (let slot = 0; slot < 3; slot++) for (let pos = 0; pos < 100; pos++) write(kv, 1, slot, 1, pos, slot * 1000 + pos);
+  assert.is(kv.shrinkTo(400), false, 'needs 640: within two steps of 768, stays');
+  assert.ok(kv.shrinkTo(100));
+  assert.is(kv.capacity, 256);
   for (let slot = 0; slot < 3; slot++) for (const pos of [0, 57, 99]) assert.equal(read(kv, 1, slot, 1, pos), new Array(4).fill(slot * 1000 + pos));
-  assert.is(kv.shrinkTo(10), false, 'never below the first capacity');
+  assert.is(kv.shrinkTo(0), false, 'never below one step');
+  assert.throws(() => kv.reserve(4096), /exceed the limit/);
 });
 
 test('a sequence that outlives a long one keeps its tokens across the shrink', async () => {
