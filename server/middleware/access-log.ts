@@ -33,8 +33,13 @@ export function accessLog(knownPaths: ReadonlySet<string>): MiddlewareHandler<Ap
     const body = c.res.body;
     if (body && c.res.headers.get('content-type')?.startsWith('text/event-stream')) {
       c.res = new Response(observeBody(body, record), c.res);
+    } else if (body) {
+      // A JSON body is already complete: measure it and send it with its length.
+      const bytes = new Uint8Array(await c.res.arrayBuffer());
+      c.res = new Response(bytes, c.res);
+      record(bytes.byteLength);
     } else {
-      record(Number(c.res.headers.get('content-length') ?? 0));
+      record(0);
     }
   };
 }

@@ -159,7 +159,9 @@ test('/health, /metrics names, and logs free of prompt and completion text', asy
   assert.equal(await (await fetch(url('/health'))).json(), { status: 'healthy' });
   const secret = 'zebra-violet-umbrella';
   const res = await postJson(url('/v1/completions'), { model: MODEL, prompt: `${secret} says`, max_tokens: 6, temperature: 0 });
-  const completion = ((await res.json()) as Json).choices[0].text as string;
+  const raw = new Uint8Array(await res.arrayBuffer());
+  const completion = (JSON.parse(new TextDecoder().decode(raw)) as Json).choices[0].text as string;
+  assert.is(res.headers.get('content-length'), String(raw.byteLength));
   const metrics = await (await fetch(url('/metrics'))).text();
   for (const name of [
     'xllm_requests_total',
@@ -179,6 +181,7 @@ test('/health, /metrics names, and logs free of prompt and completion text', asy
   assert.ok(/xllm_requests_total\{endpoint="\/v1\/completions",status="200"\} [1-9]/.test(metrics));
   const logs = server.logs.join('');
   assert.ok(logs.includes('"endpoint":"/v1/completions"'));
+  assert.ok(logs.includes(`"response_bytes":${raw.byteLength},`), 'a JSON response is logged with its size');
   assert.not.ok(logs.includes(secret));
   if (completion.trim().length >= 4) assert.not.ok(logs.includes(JSON.stringify(completion).slice(1, -1)));
 });
