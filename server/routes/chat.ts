@@ -14,7 +14,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, chatRequestSchema);
   const model = checkModel(c, body.model);
   const engine = c.var.engine;
-  const request = chatGenerationRequest(body, {});
+  const request = chatGenerationRequest(body, engine.samplingDefaults);
   const vision = c.var.config.backend === 'vlm' ? engine.vision : null;
   const prompt = vision
     ? await imageChatPrompt(engine, vision, c.var.config, body)

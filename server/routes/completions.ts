@@ -15,7 +15,7 @@ export async function completions(c: Context<AppEnv>): Promise<Response> {
   const model = checkModel(c, body.model);
   if (c.var.config.backend !== 'llm') throw new ApiError(404, 'UNKNOWN', '/v1/completions is only available on the llm backend (the vlm backend serves chat only).');
   const engine = c.var.engine;
-  const request = completionGenerationRequest(body, {});
+  const request = completionGenerationRequest(body, engine.samplingDefaults);
   const prompts = tokenizePrompts(engine, body);
   prompts.forEach((prompt, p) => checkPromptLength(engine, prompt.tokens, prompts.length > 1 ? `prompt[${p}]` : 'prompt'));
   const perPrompt = choicesPerPrompt(request);

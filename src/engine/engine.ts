@@ -1,6 +1,7 @@
 // The embeddable engine: `Engine.load(dir)` then `generate()` / `sample()`. It owns the model's
 // tokenizer, the ONNX session(s) with the KV slots, the sampler and the step loop. On a
 // Qwen2.5-VL model, `generate()` also takes images (prompt pads expanded by the caller).
+import { readSamplingDefaults, type SamplingDefaults } from '../model/generation-config.ts';
 import { readManifest } from '../model/manifest.ts';
 import { matchSelector } from '../sampling/selector.ts';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
@@ -31,12 +32,15 @@ export class Engine implements InferenceEngine {
     /** The execution provider in use (cpu, cuda, webgpu). */
     readonly device: string,
     readonly vision: VisionInfo | null,
+    /** Sampling defaults from the model's generation_config.json, for fields a request omits. */
+    readonly samplingDefaults: SamplingDefaults,
     private readonly runner: ModelRunner,
     private readonly scheduler: Scheduler,
   ) {}
 
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
     const manifest = readManifest(modelDir);
+    const samplingDefaults = readSamplingDefaults(modelDir);
     const slots = options.maxBatchSize ?? DEFAULT_SLOTS;
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`maxBatchSize must be a positive integer, got ${slots}`);
     const maxModelLen = Math.min(options.maxModelLen ?? DEFAULT_MAX_MODEL_LEN, manifest.maxPositionEmbeddings);
@@ -54,7 +58,7 @@ export class Engine implements InferenceEngine {
       prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
       observer: options.observer,
     });
-    return new Engine(tokenizer, maxModelLen, runner.provider, vision, runner, scheduler);
+    return new Engine(tokenizer, maxModelLen, runner.provider, vision, samplingDefaults, runner, scheduler);
   }
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {

@@ -145,6 +145,8 @@ export interface InferenceEngine {
   readonly maxModelLen: number;
   /** Set on a vision-language model (`images` accepted); null on a text model. */
   readonly vision: VisionInfo | null;
+  /** The model's sampling defaults (generation_config.json) for fields a request omits. */
+  readonly samplingDefaults: import('../model/generation-config.ts').SamplingDefaults;
   generate(request: GenerationRequest, options?: { signal?: AbortSignal }): AsyncIterable<GenerationEvent>;
   sample(request: SampleRequest): Promise<SampleResult>;
   sleep(level: 1 | 2): Promise<void>;
