@@ -30,22 +30,16 @@ export interface BeamInput {
 export class Decoding {
   private constructor(
     private readonly sampler: Sampler,
-    readonly vocabSize: number,
     readonly maxRows: number,
   ) {}
 
   static async create(vocabSize: number, maxRows: number): Promise<Decoding> {
-    return new Decoding(await Sampler.create(vocabSize, maxRows), vocabSize, maxRows);
+    return new Decoding(await Sampler.create(vocabSize, maxRows), maxRows);
   }
 
   /** The first `rows` rows of the logits buffer, for ONNX Runtime to write into. */
   logits(rows: number): Float32Array {
     return this.sampler.logitsView(rows);
-  }
-
-  copyRow(from: number, to: number): void {
-    const all = this.sampler.logitsView(this.maxRows);
-    all.copyWithin(to * this.vocabSize, from * this.vocabSize, (from + 1) * this.vocabSize);
   }
 
   newRng(seed: number | undefined): Rng {

@@ -46,7 +46,7 @@ export class Engine implements InferenceEngine {
     const maxModelLen = Math.min(options.maxModelLen ?? DEFAULT_MAX_MODEL_LEN, manifest.maxPositionEmbeddings);
     const [tokenizer, runner, decoding] = await Promise.all([
       Tokenizer.load(modelDir),
-      ModelRunner.load(modelDir, { device: options.device ?? 'cpu', threads: options.threads, slots, maxLength: maxModelLen }),
+      ModelRunner.load(modelDir, manifest, { device: options.device ?? 'cpu', threads: options.threads, slots, maxLength: maxModelLen }),
       Decoding.create(manifest.vocabSize, Math.max(slots, MIN_LOGITS_ROWS)),
     ]);
     const vision = manifest.architecture === 'qwen2_5_vl' ? { processor: loadImageProcessorConfig(modelDir), tokens: { ...manifest.vision.tokens } } : null;

@@ -5,7 +5,7 @@
 // and the image rows scattered over a prefill chunk's token embeddings.
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import { readManifest, type ModelManifest } from '../model/manifest.ts';
+import type { ModelManifest } from '../model/manifest.ts';
 import type { PreparedImage } from '../vision/types.ts';
 import { resolveProviders } from './device.ts';
 import { KvCache } from './kv-cache.ts';
@@ -60,8 +60,8 @@ export class ModelRunner {
         : null;
   }
 
-  static async load(modelDir: string, options: RunnerOptions): Promise<ModelRunner> {
-    const manifest = readManifest(modelDir);
+  /** `manifest` is the model directory's, already read (readManifest). */
+  static async load(modelDir: string, manifest: ModelManifest, options: RunnerOptions): Promise<ModelRunner> {
     const providers = resolveProviders(options.device);
     const sessions = await createSessions(modelDir, manifest, providers, options.threads);
     return new ModelRunner(manifest, sessions, modelDir, options, providers[0]);

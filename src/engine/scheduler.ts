@@ -255,6 +255,8 @@ export class Scheduler {
    * window may hold only free slots, whose rows compute a dummy token.
    */
   private prefillCompanions(first: RequestState): RequestState[] | null {
+    // A VL graph's rows carry M-RoPE positions and image inputs: it keeps one row per chunk.
+    if (this.runner.manifest.architecture !== 'qwen2') return null;
     const budget = this.options.prefillChunk;
     const plain = (s: RequestState | null): s is RequestState =>
       s !== null &&
@@ -262,9 +264,7 @@ export class Scheduler {
       s.slots.length === 1 &&
       s.sequences[0].cached === 0 &&
       s.promptTokens.length <= budget &&
-      s.vision === undefined &&
-      s.logitsWanted.size === 0 &&
-      this.runner.manifest.architecture === 'qwen2';
+      s.logitsWanted.size === 0;
     if (!plain(first)) return null;
     const blocked = (slot: number) => this.owner[slot] !== null && !plain(this.owner[slot]);
     let lo = first.sequences[0].slot;

@@ -41,10 +41,9 @@ export class SequenceStepper {
     seqs.forEach((seq, i) => {
       // Sequence i draws from its own stream, so choices differ yet a seed repeats them all.
       this.rngs.set(seq, this.decoding.newRng(seed === undefined ? undefined : seed + i));
-      if (i !== lastRow) this.decoding.copyRow(lastRow, i);
     });
-    const rows = new Map(seqs.map((seq, i) => [seq, i]));
-    this.sampleRows(rows);
+    // The sampler only reads logits rows, so every sequence draws from the prompt's last row.
+    this.sampleRows(new Map(seqs.map((seq) => [seq, lastRow])));
   }
 
   step(rowOf: Map<Sequence, number>, kv: KvCache): void {
@@ -152,7 +151,7 @@ export class SequenceStepper {
     for (const { survivor, seq } of plan) {
       if (survivor.token >= 0) {
         const row = rowOf.get(beams[survivor.parent])!;
-        const logprob = this.decoding.logprobOf(row, survivor.token);
+        const logprob = survivor.logprob; // the raw log_softmax the beam step ranked with
         seq.tokens.push(survivor.token);
         seq.generated.push({ tokenId: survivor.token, logprob, top: this.decoding.top(row, topN) });
         seq.cumulativeLogprob += logprob;
