@@ -3,12 +3,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { beamStep } from '../../src/sampling/beam.ts';
 import { Sampler } from '../../src/sampling/sampler.ts';
-import { beamStepReference, makeRow, type RefBeam } from './reference.ts';
+import { beamStepReference, logSoftmax, makeRow, type RefBeam } from './reference.ts';
 
 const MAX_BEAMS = 6;
 const beamArb = fc.record({ finished: fc.boolean(), score: fc.double({ min: -40, max: 0, noNaN: true }), length: fc.integer({ min: 1, max: 30 }) });
 
-test('beam survivors match the reference (parent, token, finished, score)', async () => {
+test('beam survivors match the reference (parent, token, finished, score, logprob)', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 400 }), fc.integer(), fc.constantFrom('random', 'ties', 'equal', 'masked') as fc.Arbitrary<'random' | 'ties' | 'equal' | 'masked'>,
@@ -30,6 +30,10 @@ test('beam survivors match the reference (parent, token, finished, score)', asyn
         const want = beamStepReference(ref, k, width, eos, lengthPenalty);
         assert.equal(got.map((s) => [s.parent, s.token, s.finished]), want.map((s) => [s.parent, s.token, s.finished]));
         got.forEach((s, j) => assert.ok(Math.abs(s.score - want[j].score) < 1e-5, `score ${s.score} vs ${want[j].score}`));
+        for (const s of got.filter((s) => s.token >= 0)) {
+          const expected = logSoftmax(ref[s.parent]!.row!)[s.token]!;
+          assert.ok(Math.abs(s.logprob - expected) < 1e-5, `logprob ${s.logprob} vs ${expected}`);
+        }
         sampler.dispose();
       },
     ),

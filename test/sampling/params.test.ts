@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_SAMPLING_PARAMS, SamplingParamError, samplingParams } from '../../src/sampling/params.ts';
+import { SamplingParamError, samplingParams } from '../../src/sampling/params.ts';
 
 function paramOf(fn: () => unknown): string | undefined {
   try {
@@ -14,7 +14,9 @@ function paramOf(fn: () => unknown): string | undefined {
 
 test('defaults are valid and off', () => {
   const p = samplingParams();
-  assert.equal({ ...p, logitBias: [...p.logitBias] }, { ...DEFAULT_SAMPLING_PARAMS, logitBias: [] });
+  // Off means: the plain softmax, no truncation, no penalties (vLLM's defaults).
+  const off = { temperature: 1, topP: 1, topK: -1, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, logitBias: [], topLogprobs: 0 };
+  assert.equal({ ...p, logitBias: [...p.logitBias] }, off);
 });
 
 test('out-of-range values are rejected naming the API parameter', () => {
@@ -36,11 +38,7 @@ test('out-of-range values are rejected naming the API parameter', () => {
   ];
   for (const [partial, param] of bad) assert.is(paramOf(() => samplingParams(partial)), param, JSON.stringify(partial));
   assert.is(paramOf(() => samplingParams({ logitBias: new Map([[10, 1]]) }, 10)), 'logit_bias');
-  try {
-    samplingParams({ topP: 0 });
-  } catch (error) {
-    assert.match((error as Error).message, /top_p must be in \(0, 1\], got 0/);
-  }
+  assert.throws(() => samplingParams({ topP: 0 }), /top_p must be in \(0, 1\], got 0/);
 });
 
 test('edge values are accepted', () => {

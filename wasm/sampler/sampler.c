@@ -7,7 +7,8 @@
 #include "sampler_internal.h"
 #include "vec_math.h"
 
-// The TypeScript side writes these structs through fixed offsets (src/sampling/layout.ts).
+// The TypeScript side writes these structs through fixed offsets (src/sampling/sampler.ts:
+// PARAMS_BYTES, RESULT_BYTES, writeInputs).
 _Static_assert(offsetof(xl_sample_params, top_k) == 48, "params layout");
 _Static_assert(offsetof(xl_sample_params, rng) == 80, "params layout");
 _Static_assert(sizeof(xl_sample_params) == 96, "params layout");

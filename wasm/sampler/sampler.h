@@ -35,8 +35,6 @@ int xl_top_values_within(const float *row, int vocab, int n, int max_inserts, in
 // Top-n (n <= XL_MAX_TOP_N) of log_softmax(row): ids and logprobs, highest first.
 int xl_log_softmax_top_n(const float *row, int vocab, int n, int32_t *out_ids, double *out_logprobs);
 
-#endif
-
 // ---- Sampler: processors, truncation and seeded draws (sampler.c, truncate.c) ----
 
 // Temperatures below this are greedy (vLLM's _SAMPLING_EPS): dividing by them overflows.
@@ -126,3 +124,5 @@ int xl_stop_scan(const uint8_t *text, int len, const uint8_t *stops, const int32
 
 // Writes every position i with ids[i] == id to out_positions; returns how many.
 int xl_find_id(const int32_t *ids, int n, int32_t id, int32_t *out_positions);
+
+#endif
