@@ -20,7 +20,7 @@ const ERRORS: Record<number, string> = {
 };
 
 function check(code: number, what: string): number {
-  if (code < 0 && ERRORS[code]) throw new Error(`tokenizer: ${what}: ${ERRORS[code]}`);
+  if (code < 0) throw new Error(`tokenizer: ${what}: ${ERRORS[code] ?? `error ${code}`}`);
   return code;
 }
 
@@ -131,7 +131,7 @@ export class NativeBpe {
   /** Added tokens matched before normalization, as [start, end, id] UTF-8 byte spans of bytes. */
   findRawAdded(text: string): { bytes: Uint8Array; spans: Int32Array } {
     const length = this.writeText(text);
-    this.reserveOut(length + 3);
+    this.reserveOut(3 * length + 3); // a [start, end, id] triple per match, a match per byte at most
     const n = check(this.unit.exports.xl_tok_find_added(this.handle, this.textPtr, length, this.outPtr, this.outCap) as number, 'find added tokens');
     return { bytes: this.unit.u8.slice(this.textPtr, this.textPtr + length), spans: this.unit.i32(this.outPtr, n).slice() };
   }

@@ -60,6 +60,14 @@ test('added tokens with lstrip, rstrip, single_word and normalized flags', async
   ]);
 });
 
+test('a one-byte raw added token matched at every byte of a long text', async () => {
+  const dir = patchedModelDir(MODEL_DIRS.qwen3, (json) => {
+    json.added_tokens.push({ id: 151669, content: 'x', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
+  });
+  // The NFC normalizer makes the raw (unnormalized) added tokens be matched first, over the whole text.
+  await assertSameIds(dir, ['x'.repeat(2000) + ' e\u0301']);
+});
+
 test('added tokens get the ids Rust gives them, not the ids written in the file', async () => {
   const token = (id: number, content: string, special: boolean) => ({
     id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special,
