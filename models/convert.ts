@@ -40,11 +40,10 @@ function checkOutputDir(to: string): void {
   }
 }
 
-/** generation_config.json from the checkpoint, or the token ids config.json carries. */
-function generationConfig(from: string): string {
+/** generation_config.json from the checkpoint, or the token ids its config.json carries. */
+function generationConfig(from: string, config: Record<string, unknown>): string {
   const path = join(from, 'generation_config.json');
   if (existsSync(path)) return readFileSync(path, 'utf8');
-  const config = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8'));
   return JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }, null, 2) + '\n';
 }
 
@@ -95,10 +94,9 @@ function writeModel(options: ConvertOptions, tmp: string): void {
   } finally {
     ckpt.close();
   }
-  const hfConfig = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8'));
-  if (layout === 'optimum') hfConfig['transformers.js_config'] = { use_external_data_format: true };
+  const hfConfig = layout === 'optimum' ? { ...raw, 'transformers.js_config': { use_external_data_format: true } } : raw;
   writeFileSync(join(tmp, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
-  writeFileSync(join(tmp, 'generation_config.json'), generationConfig(from));
+  writeFileSync(join(tmp, 'generation_config.json'), generationConfig(from, raw));
   for (const f of TOKENIZER_FILES) copyFileSync(join(from, f), join(tmp, f));
   if (existsSync(join(from, PREPROCESSOR_FILE))) copyFileSync(join(from, PREPROCESSOR_FILE), join(tmp, PREPROCESSOR_FILE));
 }

@@ -93,6 +93,3 @@ export function readConfigJson(dir: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
-export function readQwen2Config(dir: string): Qwen2Config {
-  return parseQwen2Config(readConfigJson(dir));
-}

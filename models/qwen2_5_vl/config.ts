@@ -1,7 +1,7 @@
 // The fields of a Hugging Face Qwen2.5-VL config.json (Qwen2_5_VLForConditionalGeneration,
 // transformers 4.49–4.51 form: text fields at the top level, the vision tower under
 // `vision_config`; the newer nested `text_config` is read too when present).
-import { parseQwen2Config, readConfigJson, type Qwen2Config } from '../qwen2/config.ts';
+import { parseQwen2Config, type Qwen2Config } from '../qwen2/config.ts';
 
 export interface VisionConfig {
   depth: number;
@@ -117,6 +117,3 @@ export function parseQwen25VlConfig(raw: Record<string, unknown>): Qwen25VlConfi
   };
 }
 
-export function readQwen25VlConfig(dir: string): Qwen25VlConfig {
-  return parseQwen25VlConfig(readConfigJson(dir));
-}

@@ -24,13 +24,12 @@ export function writeVlGraphs(dir: string, ckpt: SafetensorsCheckpoint, config: 
   });
   const visionDtype = dtype === 'int4' ? 'fp16' : dtype;
   writeGraph(join(dir, VISION_GRAPH_FILE), 'qwen2_5_vl_vision', (g) => buildVisionGraph(g, new WeightEmitter(g, ckpt, config.text, visionDtype), config));
-  const { imageInputs, ...io } = text!;
   return {
-    ...textManifest(io),
+    ...textManifest(text!),
     architecture: 'qwen2_5_vl',
     positions: 'mrope',
     mropeSection: config.mropeSection,
-    inputs: { ...io.inputs, ...imageInputs },
+    inputs: text!.inputs,
     vision: {
       graph: VISION_GRAPH_FILE,
       dtype: visionDtype,

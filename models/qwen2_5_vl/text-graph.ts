@@ -75,10 +75,10 @@ function mropeVariant(section: [number, number, number]): EngineGraphVariant {
 }
 
 export interface VlTextIo extends EngineIo {
-  imageInputs: { imageEmbeds: string; imagePositions: string };
+  inputs: EngineIo['inputs'] & { imageEmbeds: string; imagePositions: string };
 }
 
 export function buildVlTextGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config, mropeSection: [number, number, number]): VlTextIo {
   const io = buildEngineGraph(g, w, c, mropeVariant(mropeSection));
-  return { ...io, imageInputs: { imageEmbeds: IMAGE_EMBEDS, imagePositions: IMAGE_POSITIONS } };
+  return { ...io, inputs: { ...io.inputs, imageEmbeds: IMAGE_EMBEDS, imagePositions: IMAGE_POSITIONS } };
 }

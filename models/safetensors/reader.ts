@@ -103,11 +103,7 @@ export class SafetensorsCheckpoint {
     return new SafetensorsCheckpoint(files, tensors);
   }
 
-  has(name: string): boolean {
-    return this.tensors.has(name);
-  }
-
-  info(name: string): TensorInfo {
+  private info(name: string): TensorInfo {
     const t = this.tensors.get(name);
     if (!t) throw new Error(`checkpoint has no tensor ${name}`);
     return t;

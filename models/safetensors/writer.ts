@@ -24,9 +24,11 @@ export function writeSafetensors(path: string, dtype: SafetensorsDtype, specs: T
     header[s.name] = { dtype, shape: s.shape, data_offsets: [offset, offset + length] };
     offset += length;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // keep tensor data 8-byte aligned
-  const headerBytes = new TextEncoder().encode(json);
+  const json = JSON.stringify(header);
+  // Pad the UTF-8 bytes (not the characters: names may be non-ASCII) so tensor data stays 8-byte aligned.
+  const jsonBytes = new TextEncoder().encode(json);
+  const headerBytes = new Uint8Array(jsonBytes.length + ((8 - (jsonBytes.length % 8)) % 8)).fill(0x20);
+  headerBytes.set(jsonBytes);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   const fd = openSync(path, 'w');
