@@ -3,7 +3,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { InferenceEngine } from '../src/engine/types.ts';
-import { Admission } from './admission.ts';
+import type { Admission } from './admission.ts';
 import type { ServerConfig } from './config.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
@@ -25,7 +25,7 @@ export interface AppDeps {
   logger: Logger;
   /** Names the model answers to; the first is its id (`--model-id`). */
   modelNames: readonly string[];
-  admission?: Admission;
+  admission: Admission;
   ssePingMs?: number;
 }
 
@@ -44,7 +44,7 @@ const knownPaths = new Set([
 ]);
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const admission = deps.admission ?? new Admission(deps.config.maxConcurrentRequests);
+  const { admission } = deps;
   const created = Math.floor(Date.now() / 1000);
   const model = loadState(deps.engine, deps.metrics, deps.logger);
   const app = new Hono<AppEnv>();

@@ -1,6 +1,6 @@
 // `xllm tokenize --model DIR "text"`: prints the ids of text (special tokens added as the model does).
 import { parseArgs } from 'node:util';
-import { Tokenizer } from '../../src/index.ts';
+import { Tokenizer } from '../../src/tokenizer/index.ts';
 
 const USAGE = 'usage: xllm tokenize --model DIR [--no-special] "text"';
 

@@ -32,9 +32,9 @@ export function completionFormat(options: {
     return [logprobs, echoText(index).length];
   };
   const tokenLogprobs = (index: number, tokens: readonly GeneratedToken[], text: string) => {
+    if (!options.logprobs) return null; // offsets only place logprobs
     const at = offsets.get(index) ?? echoText(index).length;
     offsets.set(index, at + text.length);
-    if (!options.logprobs) return null;
     const logprobs = emptyCompletionLogprobs();
     appendCompletionLogprobs(logprobs, tokens, [], at, options.names);
     return logprobs;
