@@ -6,23 +6,28 @@
 // Figures: batch-1 decode tok/s and prefill/TTFT of a 512-token prompt, aggregate tok/s
 // with 1/4/16 concurrent streams, and the share of a decode step spent outside
 // session.run. Each measurement runs in a fresh child process (bench/decode/measure.ts).
-//   npx tsx bench/decode.ts [--reps 3] [--no-transformers-js] [--no-llama-cpp]
+//
+// This VM shares its memory bandwidth with neighbours, so figures drift by ±25 % over
+// minutes. The single-stream figures are therefore taken in rounds: each round measures
+// every engine once, a pair's two engines back to back, and a ratio is the median of the
+// per-round ratios (each round's pair saw the same neighbours).
+//   npx tsx bench/decode.ts [--rounds 3] [--no-transformers-js] [--no-llama-cpp]
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { checkpointDir, ensureModel } from '../models/recipe.ts';
-import { anchorsDir, measureLlamaCpp, type LlamaCppFigures } from './decode/llamacpp.ts';
-import type { OurFigures } from './decode/ours.ts';
-import type { TransformersJsFigures } from './decode/transformers-js.ts';
-import { STREAM_COUNTS, THREADS } from './decode/workload.ts';
+import { anchorsDir, measureLlamaCpp, type GgufType, type LlamaCppFigures } from './decode/llamacpp.ts';
+import type { Measurement } from './decode/measure.ts';
+import type { OurSingle, OurStreams } from './decode/ours.ts';
+import { STREAM_COUNTS, THREADS, median, type SingleStream } from './decode/workload.ts';
 
 const argv = process.argv.slice(2);
-const reps = Number(argv[argv.indexOf('--reps') + 1] ?? 3) || 3;
+const rounds = Number(argv[argv.indexOf('--rounds') + 1] ?? 3) || 3;
 const withTransformersJs = !argv.includes('--no-transformers-js');
 const anchors = argv.includes('--no-llama-cpp') ? null : anchorsDir();
 
-function measure<T>(peer: 'ours' | 'transformers-js', dir: string): T {
-  const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'decode', 'measure.ts'), peer, dir, String(reps)], {
+function measure<T>(what: Measurement, dir: string, variant = 0): T {
+  const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'decode', 'measure.ts'), what, dir, String(variant)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
@@ -31,50 +36,85 @@ function measure<T>(peer: 'ours' | 'transformers-js', dir: string): T {
 }
 
 const f1 = (x: number) => x.toFixed(1);
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const times = (x: number) => `${x.toFixed(2)}×`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
-console.log(`decode benchmark: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${THREADS} threads, ${reps} reps (medians), ${new Date().toISOString().slice(0, 10)}`);
-const ours = {
-  int4: measure<OurFigures>('ours', ensureModel('bench-0.5b', 'int4')),
-  fp32: measure<OurFigures>('ours', ensureModel('bench-0.5b', 'fp32')),
-  tiny: measure<OurFigures>('ours', ensureModel('tiny', 'fp32')),
+const models = {
+  int4: ensureModel('bench-0.5b', 'int4'),
+  fp32: ensureModel('bench-0.5b', 'fp32'),
+  tiny: ensureModel('tiny', 'fp32'),
+  optimum: ensureModel('bench-0.5b', 'optimum'),
 };
+type Ours = keyof Omit<typeof models, 'optimum'>;
+const llamaPeers: Array<{ ours: Ours; type: GgufType; checkpoint: 'bench-0.5b' | 'tiny' }> = [
+  { ours: 'int4', type: 'q8_0', checkpoint: 'bench-0.5b' },
+  { ours: 'fp32', type: 'f32', checkpoint: 'bench-0.5b' },
+  { ours: 'tiny', type: 'f32', checkpoint: 'tiny' },
+];
 
-console.log('\n## ours (engine layout)\n');
+console.log(`decode benchmark: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${THREADS} threads, ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+
+// Single-stream rounds. Each round uses another prompt (variant = round) for every engine.
+const ours: Record<Ours, OurSingle[]> = { int4: [], fp32: [], tiny: [] };
+const llama: Record<Ours, LlamaCppFigures[]> = { int4: [], fp32: [], tiny: [] };
+const tjs: SingleStream[] = [];
+for (let round = 0; round < rounds; round++) {
+  for (const peer of llamaPeers) {
+    ours[peer.ours].push(measure<OurSingle>('ours-single', models[peer.ours], round));
+    if (anchors) llama[peer.ours].push(measureLlamaCpp(anchors, checkpointDir(peer.checkpoint), peer.checkpoint, peer.type, 1));
+    // transformers.js runs fp32 too: it goes right after our fp32, the pair its target is about.
+    if (withTransformersJs && peer.ours === 'fp32') tjs.push(measure<SingleStream>('tjs-single', models.optimum, round));
+  }
+  console.error(`round ${round + 1}/${rounds} done`);
+}
+const streams: Record<Ours, OurStreams> = { int4: measure('ours-streams', models.int4), fp32: measure('ours-streams', models.fp32), tiny: measure('ours-streams', models.tiny) };
+
+const med = <T>(runs: T[], field: (r: T) => number) => median(runs.map(field));
+/** Median of the per-round ratios ours ÷ theirs, with the per-round values. */
+function pairedRatio<A, B>(a: A[], b: B[], fa: (x: A) => number, fb: (x: B) => number): { ratio: number; perRound: string } {
+  const ratios = a.map((x, i) => fa(x) / fb(b[i]!));
+  return { ratio: median(ratios), perRound: ratios.map((r) => r.toFixed(2)).join(' / ') };
+}
+
+console.log('\n## ours (engine layout; medians over rounds)\n');
 console.log(`| model | prefill 512 tok/s | TTFT 512 ms | decode tok/s | ${STREAM_COUNTS.map((n) => `${n} streams tok/s`).join(' | ')} | outside run, batch 1 | outside run, 16 streams |`);
 console.log(`|---|---|---|---|${STREAM_COUNTS.map(() => '---|').join('')}---|---|`);
-for (const [name, o] of Object.entries(ours)) {
-  console.log(`| ${name} | ${f1(o.prefillTokS)} | ${o.ttftMs.toFixed(0)} | ${f1(o.decodeTokS)} | ${STREAM_COUNTS.map((n) => f1(o.streams[n]!)).join(' | ')} | ${(o.outsideRun.batch1 * 100).toFixed(1)} % | ${(o.outsideRun.streams16 * 100).toFixed(1)} % |`);
+for (const name of Object.keys(ours) as Ours[]) {
+  const runs = ours[name];
+  const s = streams[name];
+  console.log(`| ${name} | ${f1(med(runs, (r) => r.prefillTokS))} | ${med(runs, (r) => r.ttftMs).toFixed(0)} | ${f1(med(runs, (r) => r.decodeTokS))} | ${STREAM_COUNTS.map((n) => f1(s.tokS[n]!)).join(' | ')} | ${(med(runs, (r) => r.outsideRun) * 100).toFixed(1)} % | ${(s.outsideRun16 * 100).toFixed(1)} % |`);
 }
 
 if (withTransformersJs) {
-  const tjs = measure<TransformersJsFigures>('transformers-js', ensureModel('bench-0.5b', 'optimum'));
+  const sequential16 = measure<number>('tjs-sequential16', models.optimum);
   console.log('\n## against transformers.js (optimum export, fp32)\n');
-  console.log('| figure | transformers.js | ours int4 | ours fp32 | target |');
+  console.log('| figure | transformers.js | ours int4 (per round) | ours fp32 (per round) | target |');
   console.log('|---|---|---|---|---|');
-  console.log(`| decode tok/s, batch 1 | ${f1(tjs.decodeTokS)} | ${f1(ours.int4.decodeTokS)} (${ratio(ours.int4.decodeTokS, tjs.decodeTokS)}) | ${f1(ours.fp32.decodeTokS)} (${ratio(ours.fp32.decodeTokS, tjs.decodeTokS)}) | ≥ 1.3×: int4 ${verdict(ours.int4.decodeTokS >= 1.3 * tjs.decodeTokS)}, fp32 ${verdict(ours.fp32.decodeTokS >= 1.3 * tjs.decodeTokS)} |`);
-  console.log(`| TTFT 512 ms | ${tjs.ttftMs.toFixed(0)} | ${ours.int4.ttftMs.toFixed(0)} (${ratio(tjs.ttftMs, ours.int4.ttftMs)} faster) | ${ours.fp32.ttftMs.toFixed(0)} (${ratio(tjs.ttftMs, ours.fp32.ttftMs)} faster) | — |`);
-  console.log(`| 16 requests, tok/s (theirs one after another) | ${f1(tjs.sequential16)} | ${f1(ours.int4.streams[16]!)} (${ratio(ours.int4.streams[16]!, tjs.sequential16)}) | ${f1(ours.fp32.streams[16]!)} (${ratio(ours.fp32.streams[16]!, tjs.sequential16)}) | ≥ 5×: int4 ${verdict(ours.int4.streams[16]! >= 5 * tjs.sequential16)}, fp32 ${verdict(ours.fp32.streams[16]! >= 5 * tjs.sequential16)} |`);
+  const decode = (name: Ours) => pairedRatio(ours[name], tjs, (r) => r.decodeTokS, (r) => r.decodeTokS);
+  const ttft = (name: Ours) => pairedRatio(tjs, ours[name], (r) => r.ttftMs, (r) => r.ttftMs);
+  const [d4, d32, t4, t32] = [decode('int4'), decode('fp32'), ttft('int4'), ttft('fp32')];
+  console.log(`| decode tok/s, batch 1 | ${f1(med(tjs, (r) => r.decodeTokS))} | ${times(d4.ratio)} (${d4.perRound}) | ${times(d32.ratio)} (${d32.perRound}) | ≥ 1.3×: int4 ${verdict(d4.ratio >= 1.3)}, fp32 ${verdict(d32.ratio >= 1.3)} |`);
+  console.log(`| TTFT 512 ms (× faster) | ${med(tjs, (r) => r.ttftMs).toFixed(0)} | ${times(t4.ratio)} (${t4.perRound}) | ${times(t32.ratio)} (${t32.perRound}) | — |`);
+  const s4 = streams.int4.tokS[16]! / sequential16;
+  const s32 = streams.fp32.tokS[16]! / sequential16;
+  console.log(`| 16 requests tok/s (theirs one after another: ${f1(sequential16)}) | — | ${f1(streams.int4.tokS[16]!)} (${times(s4)}) | ${f1(streams.fp32.tokS[16]!)} (${times(s32)}) | ≥ 5×: int4 ${verdict(s4 >= 5)}, fp32 ${verdict(s32 >= 5)} |`);
 }
 
 if (anchors) {
-  const lc: Record<string, LlamaCppFigures> = {
-    q8_0: measureLlamaCpp(anchors, checkpointDir('bench-0.5b'), 'bench-0.5b', 'q8_0', reps),
-    f32: measureLlamaCpp(anchors, checkpointDir('bench-0.5b'), 'bench-0.5b', 'f32', reps),
-    tiny: measureLlamaCpp(anchors, checkpointDir('tiny'), 'tiny', 'f32', reps),
-  };
-  const note = (l: LlamaCppFigures) => (l.contended ? ' (contended)' : '');
   console.log('\n## against llama.cpp (node-llama-cpp, same checkpoint as GGUF)\n');
-  console.log('| pair | figure | llama.cpp | ours | ours ÷ llama.cpp | target |');
+  console.log('| pair | figure | llama.cpp | ours | ours ÷ llama.cpp, median of rounds (per round) | target |');
   console.log('|---|---|---|---|---|---|');
-  const row = (pair: string, figure: string, theirs: number, mine: number, factor: number, l: LlamaCppFigures) =>
-    console.log(`| ${pair} | ${figure} | ${f1(theirs)}${note(l)} | ${f1(mine)} | ${ratio(mine, theirs)} | ≥ ${factor}×: ${verdict(mine >= factor * theirs)} |`);
-  row('int4 vs q8_0', 'decode tok/s', lc.q8_0!.decodeTokS, ours.int4.decodeTokS, 1, lc.q8_0!);
-  row('int4 vs q8_0', 'prefill 512 tok/s', lc.q8_0!.prefillTokS, ours.int4.prefillTokS, 1, lc.q8_0!);
-  row('fp32 vs f32', 'decode tok/s', lc.f32!.decodeTokS, ours.fp32.decodeTokS, 1, lc.f32!);
-  row('fp32 vs f32', 'prefill 512 tok/s', lc.f32!.prefillTokS, ours.fp32.prefillTokS, 1, lc.f32!);
-  row('tiny fp32 vs f32', 'decode tok/s', lc.tiny!.decodeTokS, ours.tiny.decodeTokS, 3, lc.tiny!);
+  const row = (name: Ours, type: GgufType, figure: string, field: (r: SingleStream) => number, factor: number) => {
+    const theirs = llama[name].map((l) => ({ prefillTokS: l.prefillTokS, decodeTokS: l.decodeTokS }) as SingleStream);
+    const { ratio, perRound } = pairedRatio(ours[name], theirs, field, field);
+    const contended = llama[name].some((l) => l.contended) ? ' (some runs contended)' : '';
+    console.log(`| ${name} vs ${type} | ${figure} | ${f1(med(theirs, field))}${contended} | ${f1(med(ours[name], field))} | ${times(ratio)} (${perRound}) | ≥ ${factor}×: ${verdict(ratio >= factor)} |`);
+  };
+  row('int4', 'q8_0', 'decode tok/s', (r) => r.decodeTokS, 1);
+  row('int4', 'q8_0', 'prefill 512 tok/s', (r) => r.prefillTokS, 1);
+  row('fp32', 'f32', 'decode tok/s', (r) => r.decodeTokS, 1);
+  row('fp32', 'f32', 'prefill 512 tok/s', (r) => r.prefillTokS, 1);
+  row('tiny', 'f32', 'decode tok/s', (r) => r.decodeTokS, 3);
 } else if (!argv.includes('--no-llama-cpp')) {
   console.log('\nllama.cpp: skipped (../shared/anchors with node-llama-cpp installed not found; set XLLM_ANCHORS)');
 }

@@ -1,13 +1,21 @@
-// Child-process entry of bench/decode.ts: one peer, one model, a fresh process each, so no
-// measurement inherits another's heap, threads or page cache warmth. Prints one JSON line.
-//   node --import tsx bench/decode/measure.ts ours|transformers-js MODEL_DIR REPS
-import { measureOurs } from './ours.ts';
-import { measureTransformersJs } from './transformers-js.ts';
+// Child-process entry of bench/decode.ts: one measurement of one engine on one model, in a
+// fresh process, so no measurement inherits another's heap, threads or page cache warmth.
+// Prints one JSON line.
+//   node --import tsx bench/decode/measure.ts ours-single|ours-streams|tjs-single|tjs-sequential16 MODEL_DIR [VARIANT]
+import { measureOurSingle, measureOurStreams } from './ours.ts';
+import { measureTransformersJsSequential16, measureTransformersJsSingle } from './transformers-js.ts';
 
-const [peer, dir, reps] = process.argv.slice(2);
-if (!dir || !reps || (peer !== 'ours' && peer !== 'transformers-js')) {
-  console.error('usage: measure.ts ours|transformers-js MODEL_DIR REPS');
+const MEASUREMENTS = {
+  'ours-single': (dir: string, variant: number) => measureOurSingle(dir, variant),
+  'ours-streams': (dir: string) => measureOurStreams(dir),
+  'tjs-single': (dir: string, variant: number) => measureTransformersJsSingle(dir, variant),
+  'tjs-sequential16': (dir: string) => measureTransformersJsSequential16(dir),
+};
+export type Measurement = keyof typeof MEASUREMENTS;
+
+const [what, dir, variant] = process.argv.slice(2);
+if (!dir || !what || !(what in MEASUREMENTS)) {
+  console.error(`usage: measure.ts ${Object.keys(MEASUREMENTS).join('|')} MODEL_DIR [VARIANT]`);
   process.exit(2);
 }
-const figures = peer === 'ours' ? await measureOurs(dir, Number(reps)) : await measureTransformersJs(dir, Number(reps));
-console.log(JSON.stringify(figures));
+console.log(JSON.stringify(await MEASUREMENTS[what as Measurement](dir, Number(variant ?? 0))));

@@ -1,25 +1,23 @@
 // transformers.js (@huggingface/transformers, on onnxruntime-node) on the optimum export of
 // the same weights: the single-stream run, and the same 16 stream requests served one
 // after another (it has no continuous batching of independent requests).
-import type { TextStreamer } from '@huggingface/transformers';
+import type { PreTrainedModel, TextStreamer } from '@huggingface/transformers';
 import { basename, dirname } from 'node:path';
-import { DECODE_TOKENS, LONG_PROMPT_TOKENS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, medianOf, promptTokens, singleStream, type SingleStream } from './workload.ts';
+import { DECODE_TOKENS, LONG_PROMPT_TOKENS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, promptTokens, singleStream, type SingleStream } from './workload.ts';
 
-export interface TransformersJsFigures extends SingleStream {
-  /** Aggregate tokens/s of 16 stream requests served sequentially. */
-  sequential16: number;
-}
+type Generate = (prompt: number[], tokens: number, onToken: () => void) => Promise<void>;
 
-export async function measureTransformersJs(optimumDir: string, reps: number): Promise<TransformersJsFigures> {
+/** Loads the optimum export, warms it up, runs `body` with a greedy generate(), disposes. */
+async function withModel<T>(optimumDir: string, body: (generate: Generate) => Promise<T>): Promise<T> {
   const { env, AutoModelForCausalLM, Tensor } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.localModelPath = dirname(optimumDir);
-  const model = await AutoModelForCausalLM.from_pretrained(basename(optimumDir), {
+  const model: PreTrainedModel = await AutoModelForCausalLM.from_pretrained(basename(optimumDir), {
     dtype: 'fp32',
     device: 'cpu',
     session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
   });
-  const generate = async (prompt: number[], tokens: number, onToken: () => void): Promise<void> => {
+  const generate: Generate = async (prompt, tokens, onToken) => {
     const ids = new Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
     const mask = new Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]);
     // The streamer's first put() is the prompt itself; each later one is a generated token.
@@ -30,19 +28,27 @@ export async function measureTransformersJs(optimumDir: string, reps: number): P
   };
   try {
     await generate(promptTokens(LONG_PROMPT_TOKENS, 99), 4, () => {});
-    const singles: SingleStream[] = [];
-    for (let rep = 0; rep < reps; rep++) {
-      const times: number[] = [];
-      const submitted = performance.now();
-      await generate(promptTokens(LONG_PROMPT_TOKENS, rep), DECODE_TOKENS, () => times.push(performance.now()));
-      singles.push(singleStream(LONG_PROMPT_TOKENS, submitted, times));
-    }
-    let generated = 0;
-    const started = performance.now();
-    for (let i = 0; i < 16; i++) await generate(promptTokens(STREAM_PROMPT_TOKENS, 100 + 16 * 20 + i), STREAM_TOKENS, () => generated++);
-    const sequential16 = generated / ((performance.now() - started) / 1000);
-    return { ...medianOf(singles), sequential16 };
+    return await body(generate);
   } finally {
     await model.dispose();
   }
+}
+
+export function measureTransformersJsSingle(optimumDir: string, variant: number): Promise<SingleStream> {
+  return withModel(optimumDir, async (generate) => {
+    const times: number[] = [];
+    const submitted = performance.now();
+    await generate(promptTokens(LONG_PROMPT_TOKENS, variant), DECODE_TOKENS, () => times.push(performance.now()));
+    return singleStream(LONG_PROMPT_TOKENS, submitted, times);
+  });
+}
+
+/** Aggregate tokens/s of the 16 stream requests served one after another. */
+export function measureTransformersJsSequential16(optimumDir: string): Promise<number> {
+  return withModel(optimumDir, async (generate) => {
+    let generated = 0;
+    const started = performance.now();
+    for (let i = 0; i < 16; i++) await generate(promptTokens(STREAM_PROMPT_TOKENS, 100 + 16 * 20 + i), STREAM_TOKENS, () => generated++);
+    return generated / ((performance.now() - started) / 1000);
+  });
 }

@@ -38,10 +38,3 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
-
-/** Median of each field over several runs. */
-export function medianOf<T extends object>(runs: T[]): T {
-  const out: Record<string, number> = {};
-  for (const key of Object.keys(runs[0]!)) out[key] = median(runs.map((r) => (r as Record<string, number>)[key]!));
-  return out as T;
-}
