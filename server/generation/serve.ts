@@ -1,5 +1,7 @@
 // The one generation path of /v1/chat/completions and /v1/completions, after their own parsing:
-// admit → engine.generate → stream or collect with the endpoint's format.
+// admit → prepare the prompts (tokenize; vlm: fetch and preprocess images) → engine.generate →
+// stream or collect with the endpoint's format. Admission comes before the preparation so that
+// a request refused at the cap, asleep or during shutdown costs no image work.
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
@@ -7,6 +9,9 @@ import type { ResponseFormat } from '../format/format.ts';
 import { openSse } from '../sse.ts';
 import { chunks, collect, type ResponseMeta } from './respond.ts';
 import { runGeneration, type GenerationPlan } from './run.ts';
+
+/** How long an idle stream waits before a `: ping` comment keeps proxies from closing it. */
+const SSE_PING_MS = 15_000;
 
 export interface GenerationCall {
   plan: GenerationPlan;
@@ -16,8 +21,15 @@ export interface GenerationCall {
   includeUsage: boolean;
 }
 
-export async function serveGeneration(c: Context<AppEnv>, call: GenerationCall): Promise<Response> {
+export async function serveGeneration(c: Context<AppEnv>, prepare: () => GenerationCall | Promise<GenerationCall>): Promise<Response> {
   const ticket = c.var.admission.enter();
+  let call: GenerationCall;
+  try {
+    call = await prepare();
+  } catch (error) {
+    ticket.leave();
+    throw error;
+  }
   const cancel = new AbortController();
   // The engine stops on a client hang-up, a shutdown past its deadline, or a cancelled stream.
   const signal = AbortSignal.any([c.req.raw.signal, ticket.signal, cancel.signal]);
@@ -30,18 +42,15 @@ export async function serveGeneration(c: Context<AppEnv>, call: GenerationCall):
     }
   }
   const source = chunks(events, call.format, call.meta, call.includeUsage)[Symbol.asyncIterator]();
-  return openSse(
-    source,
-    {
-      pingMs: c.var.ssePingMs,
-      onCancel: () => cancel.abort(new Error('client closed the stream')),
-      onClose: ({ outcome, error }) => {
-        ticket.leave();
-        if (outcome === 'error') c.var.logger.warn('stream_error', { request_id: c.var.requestId, error: errorName(error) });
-      },
+  // The access log adds `x-request-id` to this response as to every other.
+  return openSse(source, {
+    pingMs: SSE_PING_MS,
+    onCancel: () => cancel.abort(new Error('client closed the stream')),
+    onClose: ({ outcome, error }) => {
+      ticket.leave();
+      if (outcome === 'error') c.var.logger.warn('stream_error', { request_id: c.var.requestId, error: errorName(error) });
     },
-    { 'x-request-id': c.var.requestId },
-  );
+  });
 }
 
 /** A request cut off by shutdown ends with UNAVAILABLE, however the engine reported the cancel. */

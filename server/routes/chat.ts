@@ -7,7 +7,7 @@ import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
 import { imageChatPrompt } from '../media/chat-prompt.ts';
 import { chatGenerationRequest, chatRequestSchema } from '../protocol/chat.ts';
-import { checkPromptLength, renderChat, tokenText } from './prompt.ts';
+import { chatPromptTokens, checkPromptLength, tokenText } from './prompt.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
@@ -16,15 +16,18 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const engine = c.var.engine;
   const request = chatGenerationRequest(body, engine.samplingDefaults);
   const vision = c.var.config.backend === 'vlm' ? engine.vision : null;
-  const prompt = vision
-    ? await imageChatPrompt(engine, vision, c.var.config, body)
-    : { tokens: engine.tokenizer.encode(renderChat(engine, body.messages, body.chat_template_kwargs), { addSpecialTokens: body.add_special_tokens ?? false }) };
-  checkPromptLength(engine, prompt.tokens, 'messages');
-  return serveGeneration(c, {
-    plan: { engineId: c.var.internalId, prompts: [prompt], request, choicesPerPrompt: choicesPerPrompt(request) },
-    format: chatFormat({ logprobs: request.logprobs !== undefined, names: tokenText(engine) }),
-    meta: { id: useRequestId(c, body.request_id, 'chatcmpl'), created: nowSeconds(), model },
-    stream: body.stream === true,
-    includeUsage: body.stream_options?.include_usage === true,
+  const id = useRequestId(c, body.request_id, 'chatcmpl');
+  return serveGeneration(c, async () => {
+    const prompt = vision
+      ? await imageChatPrompt(engine, vision, c.var.config, body)
+      : { tokens: chatPromptTokens(engine, body) };
+    checkPromptLength(engine, prompt.tokens, 'messages');
+    return {
+      plan: { engineId: c.var.internalId, prompts: [prompt], request, choicesPerPrompt: choicesPerPrompt(request) },
+      format: chatFormat({ logprobs: request.logprobs !== undefined, names: tokenText(engine) }),
+      meta: { id, created: nowSeconds(), model },
+      stream: body.stream === true,
+      includeUsage: body.stream_options?.include_usage === true,
+    };
   });
 }

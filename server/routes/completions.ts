@@ -16,21 +16,24 @@ export async function completions(c: Context<AppEnv>): Promise<Response> {
   if (c.var.config.backend !== 'llm') throw new ApiError(404, 'UNKNOWN', '/v1/completions is only available on the llm backend (the vlm backend serves chat only).');
   const engine = c.var.engine;
   const request = completionGenerationRequest(body, engine.samplingDefaults);
-  const prompts = tokenizePrompts(engine, body);
-  prompts.forEach((prompt, p) => checkPromptLength(engine, prompt.tokens, prompts.length > 1 ? `prompt[${p}]` : 'prompt'));
-  const perPrompt = choicesPerPrompt(request);
-  return serveGeneration(c, {
-    plan: { engineId: c.var.internalId, prompts, request, choicesPerPrompt: perPrompt },
-    format: completionFormat({
-      prompts,
-      choicesPerPrompt: perPrompt,
-      echo: body.echo === true,
-      logprobs: request.logprobs !== undefined,
-      names: tokenText(engine),
-    }),
-    meta: { id: useRequestId(c, body.request_id, 'cmpl'), created: nowSeconds(), model },
-    stream: body.stream === true,
-    includeUsage: body.stream_options?.include_usage === true,
+  const id = useRequestId(c, body.request_id, 'cmpl');
+  return serveGeneration(c, () => {
+    const prompts = tokenizePrompts(engine, body);
+    prompts.forEach((prompt, p) => checkPromptLength(engine, prompt.tokens, prompts.length > 1 ? `prompt[${p}]` : 'prompt'));
+    const perPrompt = choicesPerPrompt(request);
+    return {
+      plan: { engineId: c.var.internalId, prompts, request, choicesPerPrompt: perPrompt },
+      format: completionFormat({
+        prompts,
+        choicesPerPrompt: perPrompt,
+        echo: body.echo === true,
+        logprobs: request.logprobs !== undefined,
+        names: tokenText(engine),
+      }),
+      meta: { id, created: nowSeconds(), model },
+      stream: body.stream === true,
+      includeUsage: body.stream_options?.include_usage === true,
+    };
   });
 }
 

@@ -1,7 +1,10 @@
 // The vlm backend on the tiny Qwen2.5-VL model: the official `openai` client sends a chat with a
 // data: URL image (streaming and not) and gets the tokens the engine gives for the same image
 // prepared by src/vision; bad images, too many images and refused URLs are 400s naming the
-// part; the text-only endpoints are 404; start-up refuses a model on the wrong backend.
+// part; a request refused while asleep fetches no image; the text-only endpoints are 404;
+// start-up refuses a model on the wrong backend.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import sharp from 'sharp';
 import { test } from 'uvu';
@@ -52,7 +55,7 @@ async function engineAnswer(messages: ReturnType<typeof userWith>, pngs: Buffer[
 
 test.before(async () => {
   engine = await Engine.load(vlDir, { threads: 1, maxBatchSize: 2, maxModelLen: 512 });
-  server = await startServer({ backend: 'vlm', limitImagePerPrompt: 2 }, undefined, engine);
+  server = await startServer({ backend: 'vlm', limitImagePerPrompt: 2 }, engine);
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'EMPTY', maxRetries: 0 });
 });
 test.after(async () => {
@@ -110,6 +113,28 @@ test('a broken image, too many images and a refused URL are 400 INVALID_ARGUMENT
   await expectInvalid(userWith(good, good, describe, good), 'messages[0].content[3]', /At most 2 images/);
   await expectInvalid(userWith(describe, imagePart('http://example.com/cat.png')), 'messages[0].content[1]', /example\.com|not allowed/);
   await expectInvalid(userWith({ type: 'text', text: 'a literal <|image_pad|>' }, good), 'messages', /placeholders/);
+});
+
+test('asleep, a chat with images is refused with 503 before any image is fetched', async () => {
+  let fetched = 0;
+  const images = createServer((_req, res) => {
+    fetched++;
+    res.writeHead(200, { 'content-type': 'image/png' }).end();
+  });
+  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(images.address() as AddressInfo).port}/cat.png`;
+  const asleep = await startServer({ backend: 'vlm', allowedMediaDomains: ['127.0.0.1'] }, engine);
+  try {
+    assert.is((await postJson(`${asleep.url}/sleep`, {})).status, 200);
+    const res = await postJson(`${asleep.url}/v1/chat/completions`, { model: MODEL, messages: userWith(describe, imagePart(url)), max_tokens: 2 });
+    assert.is(res.status, 503);
+    assert.is(((await res.json()) as { error: { code: string } }).error.code, 'UNAVAILABLE');
+    assert.is(fetched, 0, 'admission comes before the image work');
+  } finally {
+    assert.is((await postJson(`${asleep.url}/wakeup`, {})).status, 200);
+    await asleep.close();
+    images.close();
+  }
 });
 
 test('/v1/sample and /v1/completions are 404 UNKNOWN on the vlm backend', async () => {
