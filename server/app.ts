@@ -26,7 +26,6 @@ export interface AppDeps {
   /** Names the model answers to; the first is its id (`--model-id`). */
   modelNames: readonly string[];
   admission: Admission;
-  ssePingMs?: number;
 }
 
 const knownPaths = new Set([
@@ -55,7 +54,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('logger', deps.logger);
     c.set('admission', admission);
     c.set('modelNames', deps.modelNames);
-    c.set('ssePingMs', deps.ssePingMs ?? 15_000);
     await next();
   });
   app.use(accessLog(knownPaths));

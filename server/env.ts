@@ -17,8 +17,6 @@ export interface AppVariables {
   requestId: string;
   /** Unique per request, whatever the client chose: the engine's request id. */
   internalId: string;
-  /** How long `: ping` waits on an idle stream. */
-  ssePingMs: number;
 }
 
 export type AppEnv = { Variables: AppVariables };

@@ -24,7 +24,7 @@ export function dataEvent(chunk: unknown): Uint8Array {
  * its real status; then returns the `text/event-stream` response. A later error is sent as
  * one `data: {"error":…}` event and the stream ends without `[DONE]`.
  */
-export async function openSse(chunks: AsyncIterator<unknown>, options: SseOptions, headers: Record<string, string> = {}): Promise<Response> {
+export async function openSse(chunks: AsyncIterator<unknown>, options: SseOptions): Promise<Response> {
   let first: IteratorResult<unknown>;
   try {
     first = await chunks.next();
@@ -84,6 +84,6 @@ export async function openSse(chunks: AsyncIterator<unknown>, options: SseOption
   );
   return new Response(body, {
     status: 200,
-    headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' },
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' },
   });
 }

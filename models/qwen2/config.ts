@@ -21,9 +21,10 @@ export interface Qwen2Config {
   tieWordEmbeddings: boolean;
 }
 
-function positiveInt(raw: Record<string, unknown>, key: string, fallback?: number): number {
+/** `raw[key]` (else `fallback`) as a positive integer; `where` prefixes the key in the error (a nested object's path). */
+export function positiveInt(raw: Record<string, unknown>, key: string, fallback?: number, where = ''): number {
   const v = raw[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`config.json: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`config.json: ${where}${key} must be a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }
 

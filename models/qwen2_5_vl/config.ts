@@ -1,7 +1,7 @@
 // The fields of a Hugging Face Qwen2.5-VL config.json (Qwen2_5_VLForConditionalGeneration,
 // transformers 4.49–4.51 form: text fields at the top level, the vision tower under
 // `vision_config`; the newer nested `text_config` is read too when present).
-import { parseQwen2Config, type Qwen2Config } from '../qwen2/config.ts';
+import { parseQwen2Config, positiveInt, type Qwen2Config } from '../qwen2/config.ts';
 
 export interface VisionConfig {
   depth: number;
@@ -39,12 +39,6 @@ export interface Qwen25VlConfig {
 /** The vision tower's 2-D rotary base (fixed in transformers, not in config.json). */
 export const VISION_ROPE_THETA = 10000;
 
-function positiveInt(raw: Record<string, unknown>, key: string, where: string, fallback?: number): number {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`config.json: ${where}${key} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
 function parseMropeSection(ropeScaling: unknown, headDim: number): [number, number, number] {
   const r = (ropeScaling ?? {}) as Record<string, unknown>;
   const type = r.type ?? r.rope_type;
@@ -62,16 +56,16 @@ function parseVisionConfig(raw: unknown, textHidden: number): VisionConfig {
   if (!raw || typeof raw !== 'object') throw new Error('config.json: vision_config must be an object');
   const v = raw as Record<string, unknown>;
   const at = 'vision_config.';
-  const hiddenSize = positiveInt(v, 'hidden_size', at);
-  const numHeads = positiveInt(v, 'num_heads', at);
+  const hiddenSize = positiveInt(v, 'hidden_size', undefined, at);
+  const numHeads = positiveInt(v, 'num_heads', undefined, at);
   if (hiddenSize % numHeads !== 0) throw new Error('config.json: vision_config.hidden_size must be a multiple of num_heads');
   const headDim = hiddenSize / numHeads;
   // The 2-D rotary gives each of (row, col) a quarter of the head's dimensions as frequency pairs.
   if (headDim % 4 !== 0) throw new Error('config.json: vision head dimension must be a multiple of 4 for the 2-D rotary embedding');
-  const depth = positiveInt(v, 'depth', at);
-  const patchSize = positiveInt(v, 'patch_size', at, 14);
-  const spatialMergeSize = positiveInt(v, 'spatial_merge_size', at, 2);
-  const windowSize = positiveInt(v, 'window_size', at, 112);
+  const depth = positiveInt(v, 'depth', undefined, at);
+  const patchSize = positiveInt(v, 'patch_size', 14, at);
+  const spatialMergeSize = positiveInt(v, 'spatial_merge_size', 2, at);
+  const windowSize = positiveInt(v, 'window_size', 112, at);
   if (windowSize % (patchSize * spatialMergeSize) !== 0) throw new Error('config.json: vision_config.window_size must be a multiple of patch_size × spatial_merge_size');
   const fullAttentionBlocks = v.fullatt_block_indexes ?? [];
   if (!Array.isArray(fullAttentionBlocks) || !fullAttentionBlocks.every((i) => Number.isInteger(i) && i >= 0 && i < depth)) {
@@ -79,14 +73,14 @@ function parseVisionConfig(raw: unknown, textHidden: number): VisionConfig {
   }
   const act = v.hidden_act ?? 'silu';
   if (act !== 'silu') throw new Error(`config.json: vision_config.hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
-  const outHiddenSize = positiveInt(v, 'out_hidden_size', at);
+  const outHiddenSize = positiveInt(v, 'out_hidden_size', undefined, at);
   if (outHiddenSize !== textHidden) throw new Error(`config.json: vision_config.out_hidden_size ${outHiddenSize} differs from hidden_size ${textHidden}`);
-  const inChannels = positiveInt(v, 'in_channels', at, 3);
-  const temporalPatchSize = positiveInt(v, 'temporal_patch_size', at, 2);
+  const inChannels = positiveInt(v, 'in_channels', 3, at);
+  const temporalPatchSize = positiveInt(v, 'temporal_patch_size', 2, at);
   return {
     depth,
     hiddenSize,
-    intermediateSize: positiveInt(v, 'intermediate_size', at),
+    intermediateSize: positiveInt(v, 'intermediate_size', undefined, at),
     numHeads,
     headDim,
     outHiddenSize,
@@ -110,9 +104,9 @@ export function parseQwen25VlConfig(raw: Record<string, unknown>): Qwen25VlConfi
     mropeSection: parseMropeSection(textRaw.rope_scaling, text.headDim),
     vision: parseVisionConfig(raw.vision_config, text.hiddenSize),
     tokens: {
-      visionStart: positiveInt(raw, 'vision_start_token_id', ''),
-      visionEnd: positiveInt(raw, 'vision_end_token_id', ''),
-      imagePad: positiveInt(raw, 'image_token_id', ''),
+      visionStart: positiveInt(raw, 'vision_start_token_id'),
+      visionEnd: positiveInt(raw, 'vision_end_token_id'),
+      imagePad: positiveInt(raw, 'image_token_id'),
     },
   };
 }

@@ -7,19 +7,17 @@ import { expandImagePads } from '../../src/vision/prompt-tokens.ts';
 import type { PreparedImage } from '../../src/vision/types.ts';
 import type { ServerConfig } from '../config.ts';
 import { ApiError } from '../errors.ts';
-import type { ChatRequest } from '../protocol/chat.ts';
-import { renderChat } from '../routes/prompt.ts';
+import { chatPromptTokens, type ChatPromptFields } from '../routes/prompt.ts';
 import { mediaPolicy, prepareChatImages } from './chat-images.ts';
 
 export async function imageChatPrompt(
   engine: InferenceEngine,
   vision: VisionInfo,
   config: ServerConfig,
-  body: Pick<ChatRequest, 'messages' | 'chat_template_kwargs' | 'add_special_tokens'>,
+  body: ChatPromptFields,
 ): Promise<{ tokens: number[]; images: PreparedImage[] }> {
   // The template's checks come first: they cost nothing, fetching images may.
-  const text = renderChat(engine, body.messages, body.chat_template_kwargs, true);
-  const placeholders = engine.tokenizer.encode(text, { addSpecialTokens: body.add_special_tokens ?? false });
+  const placeholders = chatPromptTokens(engine, body, true);
   const images = await prepareChatImages(body.messages, {
     policy: mediaPolicy(config),
     limitImagePerPrompt: config.limitImagePerPrompt,

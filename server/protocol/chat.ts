@@ -1,12 +1,10 @@
 // POST /v1/chat/completions request schema (API.md "Chat and completions requests").
 import { z } from 'zod';
 import type { GenerationRequest } from '../../src/engine/types.ts';
-import type { SamplingParams } from '../../src/sampling/params.ts';
+import { MAX_TOP_LOGPROBS, type SamplingParams } from '../../src/sampling/params.ts';
 import { ApiError } from '../errors.ts';
 import { bool, intAtLeast, intBetween, orNull } from './fields.ts';
 import { checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
-
-export const maxTopLogprobs = 20;
 
 const textPart = z.object({ type: z.literal('text'), text: z.string({ error: 'text must be a string' }) });
 const imagePart = z.object({
@@ -31,7 +29,7 @@ export const chatRequestSchema = z
     messages: z.array(message, { error: 'messages must be an array of messages' }).min(1, 'messages must not be empty'),
     max_completion_tokens: intAtLeast('max_completion_tokens', 1).nullish(),
     logprobs: bool('logprobs').nullish(),
-    top_logprobs: intBetween('top_logprobs', 0, maxTopLogprobs).nullish(),
+    top_logprobs: intBetween('top_logprobs', 0, MAX_TOP_LOGPROBS).nullish(),
     chat_template_kwargs: z.record(z.string(), z.unknown(), { error: 'chat_template_kwargs must be an object' }).nullish(),
   })
   .superRefine((body, ctx) => {

@@ -1,11 +1,10 @@
 // POST /v1/completions request schema (API.md "Chat and completions requests").
 import { z } from 'zod';
 import type { GenerationRequest } from '../../src/engine/types.ts';
-import type { SamplingParams } from '../../src/sampling/params.ts';
+import { MAX_TOP_LOGPROBS, type SamplingParams } from '../../src/sampling/params.ts';
 import { bool, intBetween, orNull, tokenIds } from './fields.ts';
 import { checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
 
-export const maxCompletionLogprobs = 20;
 export const maxBatchPrompts = 64;
 
 export const completionRequestSchema = z
@@ -22,7 +21,7 @@ export const completionRequestSchema = z
       ],
       { error: (issue) => (issue.input === undefined ? 'prompt is required' : 'prompt must be a string, an array of token ids or an array of strings') },
     ),
-    logprobs: intBetween('logprobs', 0, maxCompletionLogprobs).nullish(),
+    logprobs: intBetween('logprobs', 0, MAX_TOP_LOGPROBS).nullish(),
     echo: bool('echo').nullish(),
   })
   .superRefine((body, ctx) => {

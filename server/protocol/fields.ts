@@ -28,6 +28,9 @@ export function tokenIds(name: string) {
   return z.array(intAtLeast(`${name} entries`, 0), { error: `${name} must be an array of token ids` });
 }
 
+/** A caller-chosen id for the response and its `x-request-id`. */
+export const requestIdField = z.string({ error: 'request_id must be a string' }).min(1).max(256, 'request_id is longer than 256 characters').nullish();
+
 /** `null` means "not given", like a missing field. */
 export function orNull<T>(value: T | null | undefined): T | undefined {
   return value ?? undefined;

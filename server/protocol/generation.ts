@@ -3,10 +3,9 @@
 // spec default).
 import { z } from 'zod';
 import type { GenerationRequest } from '../../src/engine/types.ts';
-import type { SamplingParams } from '../../src/sampling/params.ts';
-import { between, bool, intAtLeast, intBetween, orNull, requiredString, tokenIds } from './fields.ts';
+import { MAX_STOP_STRINGS, type SamplingParams } from '../../src/sampling/params.ts';
+import { between, bool, intAtLeast, intBetween, orNull, requestIdField, requiredString, tokenIds } from './fields.ts';
 
-export const maxStopStrings = 16;
 /** Choices per request are bounded so one request cannot queue thousands of sequences. */
 export const maxChoices = 128;
 
@@ -33,7 +32,7 @@ export const generationFields = {
   seed: z.int({ error: 'seed must be an integer' }).nullish(),
   stop: z
     .union([z.string(), z.array(z.string())], { error: 'stop must be a string or an array of strings' })
-    .refine((stop) => typeof stop === 'string' || stop.length <= maxStopStrings, `stop holds at most ${maxStopStrings} strings`)
+    .refine((stop) => typeof stop === 'string' || stop.length <= MAX_STOP_STRINGS, `stop holds at most ${MAX_STOP_STRINGS} strings`)
     .nullish(),
   stop_token_ids: tokenIds('stop_token_ids').nullish(),
   ignore_eos: bool('ignore_eos').nullish(),
@@ -47,7 +46,7 @@ export const generationFields = {
     .nullish(),
   beam_width: intBetween('beam_width', 1, maxChoices).nullish(),
   length_penalty: z.number({ error: 'length_penalty must be a number' }).nullish(),
-  request_id: z.string({ error: 'request_id must be a string' }).min(1).max(256, 'request_id is longer than 256 characters').nullish(),
+  request_id: requestIdField,
   add_special_tokens: bool('add_special_tokens').nullish(),
   logit_bias: z
     .record(z.string(), between('logit_bias values', -100, 100), { error: 'logit_bias must be an object of token id → bias' })

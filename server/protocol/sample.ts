@@ -1,6 +1,6 @@
 // POST /v1/sample request schema, with the exact validation messages of API.md "/v1/sample".
 import { z } from 'zod';
-import { requiredString } from './fields.ts';
+import { requestIdField, requiredString } from './fields.ts';
 
 export const maxSampleLogprobs = 5;
 const logprobsMessage = `logprobs must be between 1 and ${maxSampleLogprobs}`;
@@ -16,7 +16,7 @@ export const sampleRequestSchema = z.object({
     { error: (issue) => (issue.input === undefined ? 'selector is required' : 'selector must be an object') },
   ),
   logprobs: z.int({ error: logprobsMessage }).min(1, logprobsMessage).max(maxSampleLogprobs, logprobsMessage).nullish(),
-  request_id: z.string({ error: 'request_id must be a string' }).min(1).max(256, 'request_id is longer than 256 characters').nullish(),
+  request_id: requestIdField,
 });
 
 export type SampleRequestBody = z.infer<typeof sampleRequestSchema>;

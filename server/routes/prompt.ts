@@ -4,24 +4,29 @@ import { ApiError } from '../errors.ts';
 import type { TokenText } from '../format/logprobs.ts';
 import { checkTextOnly, type ChatMessage } from '../protocol/chat.ts';
 
+/** The fields of a chat request that make its prompt. */
+export interface ChatPromptFields {
+  messages: readonly ChatMessage[];
+  chat_template_kwargs?: Record<string, unknown> | null;
+  add_special_tokens?: boolean | null;
+}
+
 /**
- * The chat template's rendering of `messages`, ready for generation. With `images`, image
+ * The token ids of the chat template's rendering of `messages`, ready for generation (special
+ * tokens are the template's own unless add_special_tokens asks for more). With `images`, image
  * parts stay in: the template writes `<|vision_start|><|image_pad|><|vision_end|>` for each.
  */
-export function renderChat(
-  engine: InferenceEngine,
-  messages: readonly ChatMessage[],
-  kwargs: Record<string, unknown> | null | undefined,
-  images = false,
-): string {
-  if (!images) messages.forEach(checkTextOnly);
+export function chatPromptTokens(engine: InferenceEngine, body: ChatPromptFields, images = false): number[] {
+  if (!images) body.messages.forEach(checkTextOnly);
+  let text: string;
   try {
-    return engine.tokenizer.applyChatTemplate([...messages], { ...kwargs, addGenerationPrompt: true });
+    text = engine.tokenizer.applyChatTemplate([...body.messages], { ...body.chat_template_kwargs, addGenerationPrompt: true });
   } catch (error) {
     // The template's own checks (roles must alternate, …) are the client's to fix.
     const reason = error instanceof Error ? error.message : 'unknown error';
     throw new ApiError(400, 'INVALID_ARGUMENT', `The chat template rejected the messages: ${reason}`, 'messages');
   }
+  return engine.tokenizer.encode(text, { addSpecialTokens: body.add_special_tokens ?? false });
 }
 
 /** Rejects prompts the engine could not take, naming the field they came from. */

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from '../protocol/tokenize.ts';
-import { renderChat } from './prompt.ts';
+import { chatPromptTokens } from './prompt.ts';
 import { checkModel, parseBody } from './shared.ts';
 
 export async function tokenize(c: Context<AppEnv>): Promise<Response> {
@@ -10,9 +10,7 @@ export async function tokenize(c: Context<AppEnv>): Promise<Response> {
   checkModel(c, body.model);
   const engine = c.var.engine;
   const tokens = body.messages
-    ? engine.tokenizer.encode(renderChat(engine, body.messages, body.chat_template_kwargs), {
-        addSpecialTokens: body.add_special_tokens ?? false,
-      })
+    ? chatPromptTokens(engine, { ...body, messages: body.messages })
     : engine.tokenizer.encode(body.prompt ?? '', { addSpecialTokens: body.add_special_tokens ?? true });
   return c.json({ tokens, count: tokens.length, max_model_len: engine.maxModelLen });
 }

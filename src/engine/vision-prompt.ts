@@ -32,7 +32,7 @@ export function visionPrompt(prompt: readonly number[], images: PreparedImage[],
   });
   let mrope: ReturnType<typeof mropePositions>;
   try {
-    mrope = mropePositions(prompt, images, { visionStartId: tokens.visionStart, imagePadId: tokens.imagePad, spatialMergeSize });
+    mrope = mropePositions(prompt, images, { ...tokens, spatialMergeSize });
   } catch (error) {
     if (error instanceof VisionInputError) throw new EngineError('INVALID_ARGUMENT', error.message, 'images');
     throw error;

@@ -23,6 +23,8 @@ export interface SamplingParams {
 }
 
 export const MAX_TOP_LOGPROBS = 20;
+/** Stop strings per request at most (the stop matcher's capacity). */
+export const MAX_STOP_STRINGS = 16;
 
 export const DEFAULT_SAMPLING_PARAMS: Readonly<SamplingParams> = Object.freeze({
   temperature: 1,

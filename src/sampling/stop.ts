@@ -3,10 +3,9 @@
 // a stop string completes (before it, or after it with includeStopStr). Matching runs in
 // C over UTF-8 bytes (xl_stop_scan), across pushes and for several stop strings at once.
 import { Layout } from './arena.ts';
+import { MAX_STOP_STRINGS } from './params.ts';
 import { checkStatus } from './status.ts';
 import { textArena, textUnit } from './text-unit.ts';
-
-export const MAX_STOP_STRINGS = 16;
 
 export interface StopMatcherOptions {
   /** Keep the stop string at the end of the text (include_stop_str_in_output). */

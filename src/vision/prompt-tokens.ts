@@ -19,9 +19,10 @@ export function expandImagePads(ids: readonly number[], images: readonly Prepare
   return out;
 }
 
-export interface VisionTokenIds {
-  visionStartId: number;
-  imagePadId: number;
+/** The token ids M-RoPE positions depend on (named as in the model manifest's `tokens`). */
+export interface MropeTokens {
+  visionStart: number;
+  imagePad: number;
   /** Patches merged per side into one token (2 for Qwen2.5-VL). */
   spatialMergeSize?: number;
 }
@@ -38,7 +39,7 @@ export interface VisionTokenIds {
 export function mropePositions(
   ids: readonly number[],
   images: readonly PreparedImage[],
-  tokens: VisionTokenIds,
+  tokens: MropeTokens,
 ): { positions: Int32Array; nextPosition: number } {
   const merge = tokens.spatialMergeSize ?? 2;
   const n = ids.length;
@@ -46,26 +47,26 @@ export function mropePositions(
   let next = 0;
   let image = 0;
   for (let i = 0; i < n; ) {
-    if (ids[i] !== tokens.imagePadId) {
+    if (ids[i] !== tokens.imagePad) {
       positions[i] = positions[n + i] = positions[2 * n + i] = next++;
       i++;
       continue;
     }
     const prepared = images[image];
     if (!prepared) throw new VisionInputError(`the prompt has more image blocks than the ${images.length} images given`);
-    if (ids[i - 1] !== tokens.visionStartId) throw new VisionInputError(`image ${image} is not preceded by <|vision_start|>`);
+    if (ids[i - 1] !== tokens.visionStart) throw new VisionInputError(`image ${image} is not preceded by <|vision_start|>`);
     const [t, gridH, gridW] = prepared.gridThw;
     const h = gridH / merge;
     const w = gridW / merge;
     const count = t * h * w;
     if (count !== prepared.tokenCount) throw new Error(`image ${image}: grid ${prepared.gridThw.join('x')} does not give ${prepared.tokenCount} tokens at merge ${merge}`);
     for (let j = 0; j < count; j++) {
-      if (ids[i + j] !== tokens.imagePadId) throw new VisionInputError(`image ${image} needs ${count} pad tokens in the prompt`);
+      if (ids[i + j] !== tokens.imagePad) throw new VisionInputError(`image ${image} needs ${count} pad tokens in the prompt`);
       positions[i + j] = next + Math.floor(j / (h * w));
       positions[n + i + j] = next + (Math.floor(j / w) % h);
       positions[2 * n + i + j] = next + (j % w);
     }
-    if (ids[i + count] === tokens.imagePadId) throw new VisionInputError(`image ${image} has more than ${count} pad tokens in the prompt`);
+    if (ids[i + count] === tokens.imagePad) throw new VisionInputError(`image ${image} has more than ${count} pad tokens in the prompt`);
     next += Math.max(t, h, w);
     i += count;
     image++;

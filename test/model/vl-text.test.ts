@@ -63,7 +63,7 @@ test('a prefill with two images (M-RoPE positions, scattered embeddings) and 5 d
 
 test("src/vision's mropePositions gives the reference's get_rope_index for the two-image prompt", () => {
   const images = grids.map((gridThw) => ({ pixelValues: new Float32Array(0), gridThw, tokenCount: (gridThw[0] * gridThw[1] * gridThw[2]) / 4 }));
-  const got = mropePositions(prompt, images, { visionStartId: visionStart, imagePadId: imagePad });
+  const got = mropePositions(prompt, images, { visionStart, imagePad });
   assert.is(got.nextPosition, next);
   const n = prompt.length;
   assert.equal(

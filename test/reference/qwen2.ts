@@ -164,7 +164,9 @@ export class Qwen2Reference {
     const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const scaling = raw.rope_scaling;
     const scalingType = scaling && (scaling.rope_type ?? scaling.type);
-    if (scaling && scalingType !== 'linear' && scaling.type !== 'mrope') throw new Error('reference: only linear rope_scaling is implemented');
+    // M-RoPE (Qwen2.5-VL, written as type "mrope" or as rope_type "default" with mrope_section) is the caller's.
+    const mrope = Array.isArray(scaling?.mrope_section);
+    if (scaling && !mrope && scalingType !== 'linear' && scalingType !== 'default') throw new Error('reference: only linear rope_scaling is implemented');
     const config: Config = {
       hidden: raw.hidden_size,
       intermediate: raw.intermediate_size,

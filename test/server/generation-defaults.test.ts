@@ -20,7 +20,7 @@ function tinyWithGreedyDefaults(): string {
 
 test('omitted fields take the generation config defaults; explicit fields override them', async () => {
   const engine = await Engine.load(tinyWithGreedyDefaults(), { threads: 1, maxBatchSize: 2, maxModelLen: 256 });
-  const server = await startServer({}, undefined, engine);
+  const server = await startServer({}, engine);
   try {
     const complete = async (extra: Record<string, unknown>) => {
       const res = await postJson(`${server.url}/v1/completions`, { model: MODEL, prompt: 'The weather today', max_tokens: 12, ignore_eos: true, ...extra });

@@ -35,7 +35,7 @@ export interface TestServer {
 }
 
 /** @param ownEngine serve this engine (with fresh metrics) instead of the shared tiny one. */
-export async function startServer(overrides: Partial<ServerConfig> = {}, ssePingMs?: number, ownEngine?: Engine): Promise<TestServer> {
+export async function startServer(overrides: Partial<ServerConfig> = {}, ownEngine?: Engine): Promise<TestServer> {
   const { engine, metrics } = ownEngine ? { engine: ownEngine, metrics: createMetrics() } : await sharedEngine();
   const config: ServerConfig = { ...defaultConfig, ...overrides };
   const logs: string[] = [];
@@ -47,7 +47,6 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, ssePing
     logger: createLogger('debug', (line) => logs.push(line)),
     modelNames: [MODEL, 'alias-model'],
     admission,
-    ssePingMs,
   });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));

@@ -11,7 +11,7 @@ const VISION_START = 151652;
 const VISION_END = 151653;
 const IMAGE_PAD = 151655;
 const VIDEO_PAD = 151656;
-const ids = { visionStartId: VISION_START, imagePadId: IMAGE_PAD };
+const ids = { visionStart: VISION_START, imagePad: IMAGE_PAD };
 
 function image(t: number, h: number, w: number): PreparedImage {
   return { pixelValues: new Float32Array(0), gridThw: [t, h, w], tokenCount: (t * h * w) / 4 };
