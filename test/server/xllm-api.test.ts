@@ -142,6 +142,9 @@ test('request_id names the response and x-request-id; a client x-request-id is e
   const streamed = await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x', max_tokens: 1, stream: true, request_id: 'mine-2' });
   assert.is(streamed.headers.get('x-request-id'), 'mine-2', 'a stream carries it too');
   assert.is((sseData(await streamed.text())[0] as Json).id, 'mine-2');
+  const tooLong = await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x '.repeat(400), max_tokens: 1, request_id: 'mine-3' });
+  assert.is(tooLong.status, 400);
+  assert.is(tooLong.headers.get('x-request-id'), 'mine-3', 'an error in preparing the prompt carries it too');
   const echoed = await fetch(url('/health'), { headers: { 'x-request-id': 'lb-42' } });
   assert.is(echoed.headers.get('x-request-id'), 'lb-42');
 });
