@@ -104,8 +104,8 @@ if (anchors) {
   console.log('\n## against llama.cpp (node-llama-cpp, same checkpoint as GGUF)\n');
   console.log('| pair | figure | llama.cpp | ours | ours ÷ llama.cpp, median of rounds (per round) | target |');
   console.log('|---|---|---|---|---|---|');
-  const row = (name: Ours, type: GgufType, figure: string, field: (r: SingleStream) => number, factor: number) => {
-    const theirs = llama[name].map((l) => ({ prefillTokS: l.prefillTokS, decodeTokS: l.decodeTokS }) as SingleStream);
+  const row = (name: Ours, type: GgufType, figure: string, field: (r: Pick<SingleStream, 'prefillTokS' | 'decodeTokS'>) => number, factor: number) => {
+    const theirs = llama[name];
     const { ratio, perRound } = pairedRatio(ours[name], theirs, field, field);
     const contended = llama[name].some((l) => l.contended) ? ' (some runs contended)' : '';
     console.log(`| ${name} vs ${type} | ${figure} | ${f1(med(theirs, field))}${contended} | ${f1(med(ours[name], field))} | ${times(ratio)} (${perRound}) | ≥ ${factor}×: ${verdict(ratio >= factor)} |`);

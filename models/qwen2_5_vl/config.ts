@@ -55,17 +55,17 @@ function parseMropeSection(ropeScaling: unknown, headDim: number): [number, numb
 function parseVisionConfig(raw: unknown, textHidden: number): VisionConfig {
   if (!raw || typeof raw !== 'object') throw new Error('config.json: vision_config must be an object');
   const v = raw as Record<string, unknown>;
-  const at = 'vision_config.';
-  const hiddenSize = positiveInt(v, 'hidden_size', undefined, at);
-  const numHeads = positiveInt(v, 'num_heads', undefined, at);
+  const int = (key: string, fallback?: number) => positiveInt(v, key, fallback, 'vision_config.');
+  const hiddenSize = int('hidden_size');
+  const numHeads = int('num_heads');
   if (hiddenSize % numHeads !== 0) throw new Error('config.json: vision_config.hidden_size must be a multiple of num_heads');
   const headDim = hiddenSize / numHeads;
   // The 2-D rotary gives each of (row, col) a quarter of the head's dimensions as frequency pairs.
   if (headDim % 4 !== 0) throw new Error('config.json: vision head dimension must be a multiple of 4 for the 2-D rotary embedding');
-  const depth = positiveInt(v, 'depth', undefined, at);
-  const patchSize = positiveInt(v, 'patch_size', 14, at);
-  const spatialMergeSize = positiveInt(v, 'spatial_merge_size', 2, at);
-  const windowSize = positiveInt(v, 'window_size', 112, at);
+  const depth = int('depth');
+  const patchSize = int('patch_size', 14);
+  const spatialMergeSize = int('spatial_merge_size', 2);
+  const windowSize = int('window_size', 112);
   if (windowSize % (patchSize * spatialMergeSize) !== 0) throw new Error('config.json: vision_config.window_size must be a multiple of patch_size × spatial_merge_size');
   const fullAttentionBlocks = v.fullatt_block_indexes ?? [];
   if (!Array.isArray(fullAttentionBlocks) || !fullAttentionBlocks.every((i) => Number.isInteger(i) && i >= 0 && i < depth)) {
@@ -73,14 +73,14 @@ function parseVisionConfig(raw: unknown, textHidden: number): VisionConfig {
   }
   const act = v.hidden_act ?? 'silu';
   if (act !== 'silu') throw new Error(`config.json: vision_config.hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
-  const outHiddenSize = positiveInt(v, 'out_hidden_size', undefined, at);
+  const outHiddenSize = int('out_hidden_size');
   if (outHiddenSize !== textHidden) throw new Error(`config.json: vision_config.out_hidden_size ${outHiddenSize} differs from hidden_size ${textHidden}`);
-  const inChannels = positiveInt(v, 'in_channels', 3, at);
-  const temporalPatchSize = positiveInt(v, 'temporal_patch_size', 2, at);
+  const inChannels = int('in_channels', 3);
+  const temporalPatchSize = int('temporal_patch_size', 2);
   return {
     depth,
     hiddenSize,
-    intermediateSize: positiveInt(v, 'intermediate_size', undefined, at),
+    intermediateSize: int('intermediate_size'),
     numHeads,
     headDim,
     outHiddenSize,
