@@ -21,6 +21,7 @@ export type {
   Usage,
   VisionInfo,
 } from './engine/types.ts';
+export type { Runtime, RuntimeChoice } from './engine/graph-session.ts';
 export { samplingParams, validateSamplingParams, type SamplingParams } from './sampling/params.ts';
 export {
   VisionInputError,

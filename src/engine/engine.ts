@@ -11,6 +11,7 @@ import { Channel } from './channel.ts';
 import { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';
 import { ModelRunner } from './model-runner.ts';
+import type { Runtime } from './graph-session.ts';
 import { Phase, type GenerateRequestState, type SampleRequestState } from './requests.ts';
 import { Scheduler } from './scheduler.ts';
 import type { EngineOptions, EngineStats, GenerationEvent, GenerationRequest, InferenceEngine, SampleRequest, SampleResult, VisionInfo } from './types.ts';
@@ -31,6 +32,8 @@ export class Engine implements InferenceEngine {
     readonly maxModelLen: number,
     /** The execution provider in use (cpu, cuda, webgpu). */
     readonly device: string,
+    /** What runs the text graph (EngineOptions.runtime). */
+    readonly runtime: Runtime,
     readonly vision: VisionInfo | null,
     /** Sampling defaults from the model's generation_config.json, for fields a request omits. */
     readonly samplingDefaults: SamplingDefaults,
@@ -46,7 +49,13 @@ export class Engine implements InferenceEngine {
     const maxModelLen = Math.min(options.maxModelLen ?? DEFAULT_MAX_MODEL_LEN, manifest.maxPositionEmbeddings);
     const [tokenizer, runner, decoding] = await Promise.all([
       Tokenizer.load(modelDir),
-      ModelRunner.load(modelDir, manifest, { device: options.device ?? 'cpu', threads: options.threads, slots, maxLength: maxModelLen }),
+      ModelRunner.load(modelDir, manifest, {
+        device: options.device ?? 'cpu',
+        threads: options.threads,
+        runtime: options.runtime ?? 'auto',
+        slots,
+        maxLength: maxModelLen,
+      }),
       Decoding.create(manifest.vocabSize, Math.max(slots, MIN_LOGITS_ROWS)),
     ]);
     const vision = manifest.architecture === 'qwen2_5_vl' ? { processor: loadImageProcessorConfig(modelDir), tokens: { ...manifest.vision.tokens } } : null;
@@ -58,7 +67,7 @@ export class Engine implements InferenceEngine {
       prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
       observer: options.observer,
     });
-    return new Engine(tokenizer, maxModelLen, runner.provider, vision, samplingDefaults, runner, scheduler);
+    return new Engine(tokenizer, maxModelLen, runner.provider, runner.runtime, vision, samplingDefaults, runner, scheduler);
   }
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {

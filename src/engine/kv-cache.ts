@@ -2,11 +2,12 @@
 // (BNSH). The graph's GroupQueryAttention writes new positions in place, because the same
 // tensor is fed as `past_key_values.*` and fetched as `present.*`.
 //
-// onnxruntime-node copies the bound buffers on every run (measured: a 16-row decode step of
-// bench-0.5b takes 270 ms at capacity 1024 against 130 ms at 128, kernels alike), so
 // `capacity` (positions per slot) follows the longest live sequence in steps of GROWTH
 // positions, growing with it and shrinking back once they are all much shorter, instead of
-// sitting at maxModelLen. A resize copies the cache once, about what one run's binding does.
+// sitting at maxModelLen: memory follows the load, and the onnxruntime-node runtime, which
+// copies the bound buffers on every run (a 16-row decode step of bench-0.5b took 270 ms at
+// capacity 1024 against 130 ms at 128, kernels alike), copies no more than needed. A resize
+// copies the cache once, about what one run's binding does.
 import * as ort from 'onnxruntime-node';
 
 export interface KvShape {

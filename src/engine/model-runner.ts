@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { PreparedImage } from '../vision/types.ts';
 import { resolveProviders } from './device.ts';
+import { createGraphSession, ortSessionOptions, resolveRuntime, type GraphSession, type Runtime, type RuntimeChoice } from './graph-session.ts';
 import { KvCache } from './kv-cache.ts';
 import type { Device } from './types.ts';
 import type { ChunkImages } from './vision-prompt.ts';
@@ -15,6 +16,7 @@ import type { ChunkImages } from './vision-prompt.ts';
 export interface RunnerOptions {
   device: Device;
   threads?: number;
+  runtime: RuntimeChoice;
   slots: number;
   maxLength: number;
 }
@@ -35,24 +37,29 @@ export interface ForwardStep {
 }
 
 interface Sessions {
-  text: ort.InferenceSession;
+  text: GraphSession;
   vision: ort.InferenceSession | null;
 }
 
 export class ModelRunner {
   kv: KvCache | null;
   readonly provider: string;
+  /** What runs the text graph. */
+  readonly runtime: Runtime;
+  private sessions: Sessions | null;
   /** The image inputs of a pass without images (N = 0), made once. */
   private readonly noImages: { embeds: ort.Tensor; at: ort.Tensor } | null;
 
   private constructor(
     readonly manifest: ModelManifest,
-    private sessions: Sessions | null,
+    sessions: Sessions,
     private readonly modelDir: string,
     private readonly options: RunnerOptions,
     provider: string,
   ) {
     this.provider = provider;
+    this.sessions = sessions;
+    this.runtime = sessions.text.runtime;
     this.kv = this.newCache();
     this.noImages =
       manifest.architecture === 'qwen2_5_vl'
@@ -63,7 +70,7 @@ export class ModelRunner {
   /** `manifest` is the model directory's, already read (readManifest). */
   static async load(modelDir: string, manifest: ModelManifest, options: RunnerOptions): Promise<ModelRunner> {
     const providers = resolveProviders(options.device);
-    const sessions = await createSessions(modelDir, manifest, providers, options.threads);
+    const sessions = await createSessions(modelDir, manifest, providers, options);
     return new ModelRunner(manifest, sessions, modelDir, options, providers[0]);
   }
 
@@ -88,7 +95,7 @@ export class ModelRunner {
   }
 
   async restore(): Promise<void> {
-    this.sessions ??= await createSessions(this.modelDir, this.manifest, resolveProviders(this.options.device), this.options.threads);
+    this.sessions ??= await createSessions(this.modelDir, this.manifest, resolveProviders(this.options.device), this.options);
     this.kv ??= this.newCache();
   }
 
@@ -180,20 +187,12 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-async function createSessions(dir: string, manifest: ModelManifest, providers: string[], threads?: number): Promise<Sessions> {
+async function createSessions(dir: string, manifest: ModelManifest, providers: string[], options: RunnerOptions): Promise<Sessions> {
+  const settings = { providers, threads: options.threads };
   const [text, vision] = await Promise.all([
-    createSession(join(dir, manifest.graph), providers, threads),
-    manifest.architecture === 'qwen2_5_vl' ? createSession(join(dir, manifest.vision.graph), providers, threads) : null,
+    createGraphSession(join(dir, manifest.graph), resolveRuntime(options.runtime, providers), settings),
+    // The vision graph's output size depends on the images, so onnxruntime-node allocates it.
+    manifest.architecture === 'qwen2_5_vl' ? ort.InferenceSession.create(join(dir, manifest.vision.graph), ortSessionOptions(settings)) : null,
   ]);
   return { text, vision };
-}
-
-async function createSession(path: string, providers: string[], threads?: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(path, {
-    executionProviders: providers,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    interOpNumThreads: 1,
-    ...(threads ? { intraOpNumThreads: threads } : {}),
-  });
 }

@@ -1,6 +1,7 @@
 // The engine's public request/response shapes. They know nothing of HTTP: the server maps
 // API fields onto them (server/protocol/*) and maps events back onto API responses.
 import type { SamplingParams } from '../sampling/params.ts';
+import type { RuntimeChoice } from './graph-session.ts';
 import type { ImageProcessorConfig } from '../vision/config.ts';
 import type { PreparedImage } from '../vision/types.ts';
 
@@ -10,6 +11,12 @@ export interface EngineOptions {
   device?: Device;
   /** Intra-op threads for ONNX Runtime (default: the machine's cores). */
   threads?: number;
+  /**
+   * What runs the text graph: 'native', the project's addon over ONNX Runtime's C API (CPU
+   * only; copies nothing between steps); 'onnxruntime-node', its JS binding. Default 'auto':
+   * native on the cpu device when the addon is built, else onnxruntime-node.
+   */
+  runtime?: RuntimeChoice;
   /** KV slots = rows decoded together (default 8). */
   maxBatchSize?: number;
   /** Tokens per slot, prompt + output (default: the model's max positions, capped at 4096). */

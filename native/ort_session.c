@@ -1,0 +1,386 @@
+// A Node-API addon that runs ONNX Runtime sessions with every tensor, inputs and outputs,
+// laid over the caller's typed arrays. onnxruntime-node copies each fetched output into a
+// fresh ArrayBuffer after a run, even one the caller preallocated; for our graphs, whose KV
+// cache is fed and fetched as the same buffer so that attention updates it in place, that is
+// tens of MB a step plus the garbage collection it causes. Here nothing is copied.
+//
+// It uses the ONNX Runtime library that onnxruntime-node ships (loaded by path, so the process
+// holds one copy) through its C API: OrtGetApiBase()->GetApi(version) returns a table of
+// function pointers whose order is fixed (onnxruntime_c_api.h only ever appends to it). The
+// slots below are the ones we call, numbered as in that header; the API version we ask for is
+// the oldest that has all of them.
+#include <dlfcn.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct OrtEnv OrtEnv;
+typedef struct OrtStatus OrtStatus;
+typedef struct OrtMemoryInfo OrtMemoryInfo;
+typedef struct OrtSession OrtSession;
+typedef struct OrtSessionOptions OrtSessionOptions;
+typedef struct OrtValue OrtValue;
+
+enum { ORT_API_VERSION_USED = 13 };
+
+// OrtApi slot numbers.
+enum {
+  SLOT_GET_ERROR_MESSAGE = 2,
+  SLOT_CREATE_ENV = 3,
+  SLOT_CREATE_SESSION = 7,
+  SLOT_RUN = 9,
+  SLOT_CREATE_SESSION_OPTIONS = 10,
+  SLOT_SET_SESSION_EXECUTION_MODE = 13,
+  SLOT_SET_SESSION_GRAPH_OPTIMIZATION_LEVEL = 23,
+  SLOT_SET_INTRA_OP_NUM_THREADS = 24,
+  SLOT_SET_INTER_OP_NUM_THREADS = 25,
+  SLOT_CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE = 49,
+  SLOT_CREATE_CPU_MEMORY_INFO = 69,
+  SLOT_RELEASE_STATUS = 93,
+  SLOT_RELEASE_SESSION = 95,
+  SLOT_RELEASE_VALUE = 96,
+  SLOT_RELEASE_SESSION_OPTIONS = 100,
+};
+
+// Enum values of the C API.
+enum { LOGGING_LEVEL_WARNING = 2, EXECUTION_MODE_SEQUENTIAL = 0, GRAPH_OPTIMIZATION_ALL = 99 };
+enum { ARENA_ALLOCATOR = 1, MEM_TYPE_DEFAULT = 0 };
+enum { ELEMENT_FLOAT = 1, ELEMENT_UINT8 = 2, ELEMENT_INT8 = 3, ELEMENT_INT32 = 6, ELEMENT_INT64 = 7 };
+
+typedef struct {
+  const void *(*GetApi)(uint32_t version);
+  const char *(*GetVersionString)(void);
+} OrtApiBase;
+
+static struct {
+  const char *(*GetErrorMessage)(const OrtStatus *);
+  OrtStatus *(*CreateEnv)(int level, const char *logid, OrtEnv **out);
+  OrtStatus *(*CreateSession)(const OrtEnv *, const char *path, const OrtSessionOptions *, OrtSession **out);
+  OrtStatus *(*Run)(OrtSession *, const void *run_options, const char *const *input_names, const OrtValue *const *inputs,
+                    size_t input_count, const char *const *output_names, size_t output_count, OrtValue **outputs);
+  OrtStatus *(*CreateSessionOptions)(OrtSessionOptions **out);
+  OrtStatus *(*SetSessionExecutionMode)(OrtSessionOptions *, int mode);
+  OrtStatus *(*SetSessionGraphOptimizationLevel)(OrtSessionOptions *, int level);
+  OrtStatus *(*SetIntraOpNumThreads)(OrtSessionOptions *, int threads);
+  OrtStatus *(*SetInterOpNumThreads)(OrtSessionOptions *, int threads);
+  OrtStatus *(*CreateTensorWithDataAsOrtValue)(const OrtMemoryInfo *, void *data, size_t bytes, const int64_t *shape,
+                                               size_t rank, int element_type, OrtValue **out);
+  OrtStatus *(*CreateCpuMemoryInfo)(int allocator, int mem_type, OrtMemoryInfo **out);
+  void (*ReleaseStatus)(OrtStatus *);
+  void (*ReleaseSession)(OrtSession *);
+  void (*ReleaseValue)(OrtValue *);
+  void (*ReleaseSessionOptions)(OrtSessionOptions *);
+} ort;
+
+static OrtEnv *env;
+static OrtMemoryInfo *cpu_memory;
+static const char *runtime_version;
+
+#define NAPI_CALL(call)                                   \
+  do {                                                    \
+    if ((call) != napi_ok) return throw_last(env_js);     \
+  } while (0)
+
+static napi_value throw_last(napi_env env_js) {
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env_js, &info);
+  bool pending = false;
+  napi_is_exception_pending(env_js, &pending);
+  if (!pending) napi_throw_error(env_js, NULL, info && info->error_message ? info->error_message : "node-api call failed");
+  return NULL;
+}
+
+// Takes ownership of `status`; returns a malloc'ed message, or NULL when it is OK.
+static char *status_message(OrtStatus *status) {
+  if (!status) return NULL;
+  char *message = strdup(ort.GetErrorMessage(status));
+  ort.ReleaseStatus(status);
+  return message;
+}
+
+static napi_value throw_status(napi_env env_js, OrtStatus *status) {
+  char *message = status_message(status);
+  napi_throw_error(env_js, NULL, message);
+  free(message);
+  return NULL;
+}
+
+// load(libraryPath): binds the C API of the library at that path; returns its version.
+static napi_value load(napi_env env_js, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  NAPI_CALL(napi_get_value_string_utf8(env_js, argv[0], path, sizeof path, NULL));
+  if (!runtime_version) {
+    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!library) return napi_throw_error(env_js, NULL, dlerror()), NULL;
+    const OrtApiBase *(*get_api_base)(void) = (const OrtApiBase *(*)(void))dlsym(library, "OrtGetApiBase");
+    if (!get_api_base) return napi_throw_error(env_js, NULL, "OrtGetApiBase not found in the ONNX Runtime library"), NULL;
+    void *const *api = (void *const *)get_api_base()->GetApi(ORT_API_VERSION_USED);
+    if (!api) return napi_throw_error(env_js, NULL, "the ONNX Runtime library is older than C API version 13"), NULL;
+    *(void **)&ort.GetErrorMessage = api[SLOT_GET_ERROR_MESSAGE];
+    *(void **)&ort.CreateEnv = api[SLOT_CREATE_ENV];
+    *(void **)&ort.CreateSession = api[SLOT_CREATE_SESSION];
+    *(void **)&ort.Run = api[SLOT_RUN];
+    *(void **)&ort.CreateSessionOptions = api[SLOT_CREATE_SESSION_OPTIONS];
+    *(void **)&ort.SetSessionExecutionMode = api[SLOT_SET_SESSION_EXECUTION_MODE];
+    *(void **)&ort.SetSessionGraphOptimizationLevel = api[SLOT_SET_SESSION_GRAPH_OPTIMIZATION_LEVEL];
+    *(void **)&ort.SetIntraOpNumThreads = api[SLOT_SET_INTRA_OP_NUM_THREADS];
+    *(void **)&ort.SetInterOpNumThreads = api[SLOT_SET_INTER_OP_NUM_THREADS];
+    *(void **)&ort.CreateTensorWithDataAsOrtValue = api[SLOT_CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE];
+    *(void **)&ort.CreateCpuMemoryInfo = api[SLOT_CREATE_CPU_MEMORY_INFO];
+    *(void **)&ort.ReleaseStatus = api[SLOT_RELEASE_STATUS];
+    *(void **)&ort.ReleaseSession = api[SLOT_RELEASE_SESSION];
+    *(void **)&ort.ReleaseValue = api[SLOT_RELEASE_VALUE];
+    *(void **)&ort.ReleaseSessionOptions = api[SLOT_RELEASE_SESSION_OPTIONS];
+    // ONNX Runtime keeps one environment per process: this shares onnxruntime-node's.
+    OrtStatus *status = ort.CreateEnv(LOGGING_LEVEL_WARNING, "xllm-ts", &env);
+    if (!status) status = ort.CreateCpuMemoryInfo(ARENA_ALLOCATOR, MEM_TYPE_DEFAULT, &cpu_memory);
+    if (status) return throw_status(env_js, status);
+    runtime_version = get_api_base()->GetVersionString();
+  }
+  napi_value version;
+  NAPI_CALL(napi_create_string_utf8(env_js, runtime_version, NAPI_AUTO_LENGTH, &version));
+  return version;
+}
+
+// ---- createSession(path, intraOpThreads) → Promise<session>, built off the main thread ----
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path;
+  int threads;
+  OrtSession *session;
+  char *error;
+} CreateJob;
+
+static void create_execute(napi_env env_js, void *data) {
+  (void)env_js;
+  CreateJob *job = data;
+  OrtSessionOptions *options = NULL;
+  OrtStatus *status = ort.CreateSessionOptions(&options);
+  if (!status) status = ort.SetSessionExecutionMode(options, EXECUTION_MODE_SEQUENTIAL);
+  if (!status) status = ort.SetSessionGraphOptimizationLevel(options, GRAPH_OPTIMIZATION_ALL);
+  if (!status) status = ort.SetInterOpNumThreads(options, 1);
+  if (!status && job->threads > 0) status = ort.SetIntraOpNumThreads(options, job->threads);
+  if (!status) status = ort.CreateSession(env, job->path, options, &job->session);
+  if (options) ort.ReleaseSessionOptions(options);
+  job->error = status_message(status);
+}
+
+static void session_finalize(napi_env env_js, void *data, void *hint) {
+  (void)env_js, (void)hint;
+  OrtSession **slot = data;
+  if (*slot) ort.ReleaseSession(*slot);
+  free(slot);
+}
+
+// Settles `deferred` with `error` (rejects) or `value`; frees `error`.
+static void settle(napi_env env_js, napi_deferred deferred, char *error, napi_value value) {
+  if (error) {
+    napi_value message, exception;
+    napi_create_string_utf8(env_js, error, NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env_js, NULL, message, &exception);
+    napi_reject_deferred(env_js, deferred, exception);
+    free(error);
+    return;
+  }
+  if (!value) napi_get_undefined(env_js, &value);
+  napi_resolve_deferred(env_js, deferred, value);
+}
+
+static void create_complete(napi_env env_js, napi_status work_status, void *data) {
+  (void)work_status;
+  CreateJob *job = data;
+  napi_value handle = NULL;
+  if (!job->error) {
+    // The handle owns the session until release() or garbage collection.
+    OrtSession **slot = malloc(sizeof *slot);
+    *slot = job->session;
+    napi_create_external(env_js, slot, session_finalize, NULL, &handle);
+  }
+  settle(env_js, job->deferred, job->error, handle);
+  napi_delete_async_work(env_js, job->work);
+  free(job->path);
+  free(job);
+}
+
+static napi_value create_session(napi_env env_js, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
+  if (!runtime_version) return napi_throw_error(env_js, NULL, "load() first"), NULL;
+  size_t length;
+  NAPI_CALL(napi_get_value_string_utf8(env_js, argv[0], NULL, 0, &length));
+  CreateJob *job = calloc(1, sizeof *job);
+  job->path = malloc(length + 1);
+  NAPI_CALL(napi_get_value_string_utf8(env_js, argv[0], job->path, length + 1, NULL));
+  NAPI_CALL(napi_get_value_int32(env_js, argv[1], &job->threads));
+  napi_value promise, name;
+  NAPI_CALL(napi_create_promise(env_js, &job->deferred, &promise));
+  NAPI_CALL(napi_create_string_utf8(env_js, "ort.createSession", NAPI_AUTO_LENGTH, &name));
+  NAPI_CALL(napi_create_async_work(env_js, NULL, name, create_execute, create_complete, job, &job->work));
+  NAPI_CALL(napi_queue_async_work(env_js, job->work));
+  return promise;
+}
+
+static napi_value release_session(napi_env env_js, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
+  OrtSession **slot;
+  NAPI_CALL(napi_get_value_external(env_js, argv[0], (void **)&slot));
+  if (*slot) ort.ReleaseSession(*slot);
+  *slot = NULL;
+  return NULL;
+}
+
+// ---- run(session, names, tensors, inputCount) → Promise<void> ----
+// names[i] and tensors[i] = [data: TypedArray, dims: number[]] describe the inputs first, then
+// the outputs; every output is written into its typed array. The arrays stay referenced until
+// the run ends, so the garbage collector cannot free memory ONNX Runtime is using.
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  OrtSession *session;
+  napi_ref session_handle;
+  size_t count, input_count;
+  char **names;
+  OrtValue **values;
+  napi_ref *arrays;
+  char *error;
+} RunJob;
+
+static void run_execute(napi_env env_js, void *data) {
+  (void)env_js;
+  RunJob *job = data;
+  size_t inputs = job->input_count;
+  job->error = status_message(ort.Run(job->session, NULL, (const char *const *)job->names, (const OrtValue *const *)job->values,
+                                      inputs, (const char *const *)job->names + inputs, job->count - inputs,
+                                      job->values + inputs));
+}
+
+static void run_free(napi_env env_js, RunJob *job) {
+  for (size_t i = 0; i < job->count; i++) {
+    free(job->names[i]);
+    if (job->values[i]) ort.ReleaseValue(job->values[i]);
+    if (job->arrays[i]) napi_delete_reference(env_js, job->arrays[i]);
+  }
+  if (job->session_handle) napi_delete_reference(env_js, job->session_handle);
+  if (job->work) napi_delete_async_work(env_js, job->work);
+  free(job->names);
+  free(job->values);
+  free(job->arrays);
+  free(job);
+}
+
+static void run_complete(napi_env env_js, napi_status work_status, void *data) {
+  (void)work_status;
+  RunJob *job = data;
+  settle(env_js, job->deferred, job->error, NULL);
+  job->error = NULL;
+  run_free(env_js, job);
+}
+
+static int element_type(napi_typedarray_type type, size_t *element_size) {
+  switch (type) {
+    case napi_float32_array: return *element_size = 4, ELEMENT_FLOAT;
+    case napi_int32_array: return *element_size = 4, ELEMENT_INT32;
+    case napi_bigint64_array: return *element_size = 8, ELEMENT_INT64;
+    case napi_uint8_array: return *element_size = 1, ELEMENT_UINT8;
+    case napi_int8_array: return *element_size = 1, ELEMENT_INT8;
+    default: return -1;
+  }
+}
+
+// Wraps tensors[i] = [data, dims] as an OrtValue over the typed array's memory; NULL on a thrown error.
+static OrtValue *tensor_value(napi_env env_js, napi_value tensor, napi_ref *keep) {
+  napi_value data, dims;
+  if (napi_get_element(env_js, tensor, 0, &data) != napi_ok || napi_get_element(env_js, tensor, 1, &dims) != napi_ok) return throw_last(env_js), NULL;
+  bool is_typed = false;
+  napi_is_typedarray(env_js, data, &is_typed);
+  if (!is_typed) return napi_throw_type_error(env_js, NULL, "tensor data must be a typed array"), NULL;
+  napi_typedarray_type type;
+  size_t length, element_size = 0;
+  void *pointer;
+  if (napi_get_typedarray_info(env_js, data, &type, &length, &pointer, NULL, NULL) != napi_ok) return throw_last(env_js), NULL;
+  int element = element_type(type, &element_size);
+  if (element < 0) return napi_throw_type_error(env_js, NULL, "unsupported typed array type"), NULL;
+  uint32_t rank;
+  if (napi_get_array_length(env_js, dims, &rank) != napi_ok || rank > 8) return napi_throw_type_error(env_js, NULL, "dims must be an array of up to 8 numbers"), NULL;
+  int64_t shape[8];
+  for (uint32_t d = 0; d < rank; d++) {
+    napi_value dim;
+    if (napi_get_element(env_js, dims, d, &dim) != napi_ok || napi_get_value_int64(env_js, dim, &shape[d]) != napi_ok) return throw_last(env_js), NULL;
+  }
+  OrtValue *value = NULL;
+  OrtStatus *status = ort.CreateTensorWithDataAsOrtValue(cpu_memory, pointer, length * element_size, shape, rank, element, &value);
+  if (status) return throw_status(env_js, status), NULL;
+  if (napi_create_reference(env_js, data, 1, keep) != napi_ok) return ort.ReleaseValue(value), throw_last(env_js), NULL;
+  return value;
+}
+
+static napi_value run(napi_env env_js, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
+  OrtSession **slot;
+  NAPI_CALL(napi_get_value_external(env_js, argv[0], (void **)&slot));
+  if (!*slot) return napi_throw_error(env_js, NULL, "session released"), NULL;
+  uint32_t count, tensor_count, input_count;
+  NAPI_CALL(napi_get_array_length(env_js, argv[1], &count));
+  NAPI_CALL(napi_get_array_length(env_js, argv[2], &tensor_count));
+  NAPI_CALL(napi_get_value_uint32(env_js, argv[3], &input_count));
+  if (tensor_count != count || input_count > count) return napi_throw_range_error(env_js, NULL, "names and tensors differ in length"), NULL;
+
+  RunJob *job = calloc(1, sizeof *job);
+  job->session = *slot;
+  job->count = count;
+  job->input_count = input_count;
+  job->names = calloc(count, sizeof *job->names);
+  job->values = calloc(count, sizeof *job->values);
+  job->arrays = calloc(count, sizeof *job->arrays);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value name, tensor;
+    size_t length;
+    if (napi_get_element(env_js, argv[1], i, &name) != napi_ok || napi_get_value_string_utf8(env_js, name, NULL, 0, &length) != napi_ok ||
+        napi_get_element(env_js, argv[2], i, &tensor) != napi_ok) {
+      run_free(env_js, job);
+      return throw_last(env_js);
+    }
+    job->names[i] = malloc(length + 1);
+    napi_get_value_string_utf8(env_js, name, job->names[i], length + 1, NULL);
+    job->values[i] = tensor_value(env_js, tensor, &job->arrays[i]);
+    if (!job->values[i]) {
+      run_free(env_js, job);
+      return NULL;
+    }
+  }
+  napi_value promise, work_name;
+  if (napi_create_reference(env_js, argv[0], 1, &job->session_handle) != napi_ok ||
+      napi_create_promise(env_js, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env_js, "ort.run", NAPI_AUTO_LENGTH, &work_name) != napi_ok ||
+      napi_create_async_work(env_js, NULL, work_name, run_execute, run_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env_js, job->work) != napi_ok) {
+    run_free(env_js, job);
+    return throw_last(env_js);
+  }
+  return promise;
+}
+
+static napi_value init(napi_env env_js, napi_value exports) {
+  const napi_property_descriptor methods[] = {
+    {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
+    {"createSession", NULL, create_session, NULL, NULL, NULL, napi_default, NULL},
+    {"releaseSession", NULL, release_session, NULL, NULL, NULL, napi_default, NULL},
+    {"run", NULL, run, NULL, NULL, NULL, napi_default, NULL},
+  };
+  NAPI_CALL(napi_define_properties(env_js, exports, sizeof methods / sizeof methods[0], methods));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
