@@ -53,6 +53,7 @@ const llamaPeers: Array<{ ours: Ours; type: GgufType; checkpoint: 'bench-0.5b' |
 ];
 
 console.log(`decode benchmark: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${THREADS} threads, ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+if (!anchors && !argv.includes('--no-llama-cpp')) console.log('llama.cpp: skipped (../shared/anchors with node-llama-cpp installed not found; set XLLM_ANCHORS)');
 
 // Single-stream rounds. Each round uses another prompt (variant = round) for every engine.
 const ours: Record<Ours, OurSingle[]> = { int4: [], fp32: [], tiny: [] };
@@ -77,12 +78,12 @@ function pairedRatio<A, B>(a: A[], b: B[], fa: (x: A) => number, fb: (x: B) => n
 }
 
 console.log('\n## ours (engine layout; medians over rounds)\n');
-console.log(`| model | prefill 512 tok/s | TTFT 512 ms | decode tok/s | ${STREAM_COUNTS.map((n) => `${n} streams tok/s`).join(' | ')} | outside run, batch 1 | outside run, 16 streams |`);
-console.log(`|---|---|---|---|${STREAM_COUNTS.map(() => '---|').join('')}---|---|`);
+console.log(`| model | runtime | prefill 512 tok/s | TTFT 512 ms | decode tok/s | ${STREAM_COUNTS.map((n) => `${n} streams tok/s`).join(' | ')} | outside run, batch 1 | outside run, 16 streams |`);
+console.log(`|---|---|---|---|---|${STREAM_COUNTS.map(() => '---|').join('')}---|---|`);
 for (const name of Object.keys(ours) as Ours[]) {
   const runs = ours[name];
   const s = streams[name];
-  console.log(`| ${name} | ${f1(med(runs, (r) => r.prefillTokS))} | ${med(runs, (r) => r.ttftMs).toFixed(0)} | ${f1(med(runs, (r) => r.decodeTokS))} | ${STREAM_COUNTS.map((n) => f1(s.tokS[n]!)).join(' | ')} | ${(med(runs, (r) => r.outsideRun) * 100).toFixed(1)} % | ${(s.outsideRun16 * 100).toFixed(1)} % |`);
+  console.log(`| ${name} | ${runs[0]!.runtime} | ${f1(med(runs, (r) => r.prefillTokS))} | ${med(runs, (r) => r.ttftMs).toFixed(0)} | ${f1(med(runs, (r) => r.decodeTokS))} | ${STREAM_COUNTS.map((n) => f1(s.tokS[n]!)).join(' | ')} | ${(med(runs, (r) => r.outsideRun) * 100).toFixed(1)} % | ${(s.outsideRun16 * 100).toFixed(1)} % |`);
 }
 
 if (withTransformersJs) {
@@ -115,6 +116,4 @@ if (anchors) {
   row('fp32', 'f32', 'decode tok/s', (r) => r.decodeTokS, 1);
   row('fp32', 'f32', 'prefill 512 tok/s', (r) => r.prefillTokS, 1);
   row('tiny', 'f32', 'decode tok/s', (r) => r.decodeTokS, 3);
-} else if (!argv.includes('--no-llama-cpp')) {
-  console.log('\nllama.cpp: skipped (../shared/anchors with node-llama-cpp installed not found; set XLLM_ANCHORS)');
 }

@@ -8,6 +8,8 @@ import { DECODE_TOKENS, LONG_PROMPT_TOKENS, STREAM_COUNTS, STREAM_PROMPT_TOKENS,
 export interface OurSingle extends SingleStream {
   /** Share of the decode phase's wall time outside session.run. */
   outsideRun: number;
+  /** What ran the text graph (native addon or onnxruntime-node). */
+  runtime: string;
 }
 
 export interface OurStreams {
@@ -54,7 +56,7 @@ export function measureOurSingle(modelDir: string, variant: number): Promise<Our
       times.push(performance.now());
     });
     const decodeWall = times.at(-1)! - times[0]!;
-    return { ...singleStream(LONG_PROMPT_TOKENS, submitted, times), outsideRun: 1 - (runMs() - runAtFirstToken) / decodeWall };
+    return { ...singleStream(LONG_PROMPT_TOKENS, submitted, times), outsideRun: 1 - (runMs() - runAtFirstToken) / decodeWall, runtime: engine.runtime };
   });
 }
 
