@@ -214,16 +214,22 @@ static napi_value create_session(napi_env env_js, napi_callback_info info) {
   NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
   if (!runtime_version) return napi_throw_error(env_js, NULL, "load() first"), NULL;
   size_t length;
+  int threads;
   NAPI_CALL(napi_get_value_string_utf8(env_js, argv[0], NULL, 0, &length));
+  NAPI_CALL(napi_get_value_int32(env_js, argv[1], &threads));
   CreateJob *job = calloc(1, sizeof *job);
+  job->threads = threads;
   job->path = malloc(length + 1);
-  NAPI_CALL(napi_get_value_string_utf8(env_js, argv[0], job->path, length + 1, NULL));
-  NAPI_CALL(napi_get_value_int32(env_js, argv[1], &job->threads));
+  napi_get_value_string_utf8(env_js, argv[0], job->path, length + 1, NULL);
   napi_value promise, name;
-  NAPI_CALL(napi_create_promise(env_js, &job->deferred, &promise));
-  NAPI_CALL(napi_create_string_utf8(env_js, "ort.createSession", NAPI_AUTO_LENGTH, &name));
-  NAPI_CALL(napi_create_async_work(env_js, NULL, name, create_execute, create_complete, job, &job->work));
-  NAPI_CALL(napi_queue_async_work(env_js, job->work));
+  if (napi_create_promise(env_js, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env_js, "ort.createSession", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env_js, NULL, name, create_execute, create_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env_js, job->work) != napi_ok) {
+    free(job->path);
+    free(job);
+    return throw_last(env_js);
+  }
   return promise;
 }
 
