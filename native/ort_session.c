@@ -146,6 +146,21 @@ static napi_value load(napi_env env_js, napi_callback_info info) {
   return version;
 }
 
+// Queues `execute` off the main thread and `complete` back on it; returns the promise that
+// `complete` settles through *deferred. NULL (an exception pending) when Node-API refuses.
+static napi_value queue_promise_work(napi_env env_js, const char *name, napi_async_execute_callback execute,
+                                     napi_async_complete_callback complete, void *job, napi_async_work *work,
+                                     napi_deferred *deferred) {
+  napi_value promise, work_name;
+  if (napi_create_promise(env_js, deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env_js, name, NAPI_AUTO_LENGTH, &work_name) != napi_ok ||
+      napi_create_async_work(env_js, NULL, work_name, execute, complete, job, work) != napi_ok ||
+      napi_queue_async_work(env_js, *work) != napi_ok) {
+    return throw_last(env_js);
+  }
+  return promise;
+}
+
 // ---- createSession(path, intraOpThreads) → Promise<session>, built off the main thread ----
 
 typedef struct {
@@ -221,14 +236,10 @@ static napi_value create_session(napi_env env_js, napi_callback_info info) {
   job->threads = threads;
   job->path = malloc(length + 1);
   napi_get_value_string_utf8(env_js, argv[0], job->path, length + 1, NULL);
-  napi_value promise, name;
-  if (napi_create_promise(env_js, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env_js, "ort.createSession", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env_js, NULL, name, create_execute, create_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env_js, job->work) != napi_ok) {
+  napi_value promise = queue_promise_work(env_js, "ort.createSession", create_execute, create_complete, job, &job->work, &job->deferred);
+  if (!promise) {
     free(job->path);
     free(job);
-    return throw_last(env_js);
   }
   return promise;
 }
@@ -366,15 +377,12 @@ static napi_value run(napi_env env_js, napi_callback_info info) {
       return NULL;
     }
   }
-  napi_value promise, work_name;
-  if (napi_create_reference(env_js, argv[0], 1, &job->session_handle) != napi_ok ||
-      napi_create_promise(env_js, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env_js, "ort.run", NAPI_AUTO_LENGTH, &work_name) != napi_ok ||
-      napi_create_async_work(env_js, NULL, work_name, run_execute, run_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env_js, job->work) != napi_ok) {
+  if (napi_create_reference(env_js, argv[0], 1, &job->session_handle) != napi_ok) {
     run_free(env_js, job);
     return throw_last(env_js);
   }
+  napi_value promise = queue_promise_work(env_js, "ort.run", run_execute, run_complete, job, &job->work, &job->deferred);
+  if (!promise) run_free(env_js, job);
   return promise;
 }
 

@@ -41,15 +41,13 @@ export function ortSessionOptions(settings: SessionSettings): ort.InferenceSessi
 
 /** Which runtime serves `choice` on these providers; an explicit 'native' it cannot serve throws. */
 export function resolveRuntime(choice: RuntimeChoice, providers: string[]): Runtime {
-  const cpu = providers.length === 1 && providers[0] === 'cpu';
   if (choice === 'onnxruntime-node') return choice;
+  const cpu = providers.length === 1 && providers[0] === 'cpu';
+  if (choice === 'auto') return cpu && nativeAddon().ok ? 'native' : 'onnxruntime-node';
+  if (!cpu) throw new Error(`runtime 'native' runs on the cpu device only (asked for ${providers.join(', ')})`);
   const addon = nativeAddon();
-  if (choice === 'native') {
-    if (!cpu) throw new Error(`runtime 'native' runs on the cpu device only (asked for ${providers.join(', ')})`);
-    if (!addon.ok) throw new Error(`runtime 'native' unavailable: ${addon.reason}`);
-    return choice;
-  }
-  return cpu && addon.ok ? 'native' : 'onnxruntime-node';
+  if (!addon.ok) throw new Error(`runtime 'native' unavailable: ${addon.reason}`);
+  return choice;
 }
 
 export async function createGraphSession(path: string, runtime: Runtime, settings: SessionSettings): Promise<GraphSession> {
@@ -69,13 +67,16 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
     run(feeds, fetches) {
       const names: string[] = [];
       const tensors: NativeTensor[] = [];
-      for (const group of [feeds, fetches]) {
+      const add = (group: Record<string, ort.Tensor>) => {
         for (const name in group) {
           names.push(name);
           tensors.push([group[name].data as NativeTensor[0], group[name].dims]);
         }
-      }
-      return addon.binding.run(handle, names, tensors, Object.keys(feeds).length);
+      };
+      add(feeds);
+      const inputCount = names.length;
+      add(fetches);
+      return addon.binding.run(handle, names, tensors, inputCount);
     },
     release: async () => addon.binding.releaseSession(handle),
   };
