@@ -16,7 +16,7 @@ const SEED = 20240601;
  * Bump when the converter's output changes: converted built-in models carry this number
  * in REVISION_FILE, and ensureModel() reconverts a directory written by an older converter.
  */
-const CONVERSION_REVISION = 2;
+const CONVERSION_REVISION = 3;
 const REVISION_FILE = 'recipe-revision';
 
 const QWEN_VOCAB = 151936;

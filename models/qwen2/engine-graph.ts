@@ -1,6 +1,7 @@
 // The engine's serving graph for Qwen2: GroupQueryAttention over a KV cache that past and
-// present share (updated in place), rotary from position_ids, simplified layer norms, and
-// logits only for the flattened token positions listed in logits_indices.
+// present share (updated in place), fed the packed q/k/v projection and rotating q and k
+// itself from position_ids, simplified layer norms, and logits only for the flattened token
+// positions listed in logits_indices.
 import type { ModelManifest } from '../../src/model/manifest.ts';
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
@@ -15,30 +16,35 @@ export type EngineIo = Pick<ModelManifest, 'inputs' | 'outputs'>;
 /** Rotates q or k [batch, seq, heads · headDim] by the token positions. */
 export type Rotate = (t: string, heads: number, name: string) => string;
 
+/**
+ * How q and k get their rotary embedding: inside GroupQueryAttention from one position per
+ * token (cos/sin tables [positions, headDim / 2]), or by the variant's own ops.
+ */
+export type Rotary = { inAttention: { cos: string; sin: string } } | { rotate: Rotate };
+
 /** What differs between the text graphs built here (Qwen2.5-VL supplies its own). */
 export interface EngineGraphVariant {
-  /** Declares the positions input; returns its name and the rotation it drives. */
-  positions(g: GraphBuilder, c: Qwen2Config): { input: string; rotate: Rotate };
+  /** Declares the positions input; returns its name and the rotary it drives. */
+  positions(g: GraphBuilder, c: Qwen2Config): { input: string; rotary: Rotary };
   /** Rewrites the token embeddings [batch, seq, hidden] before the first layer. */
   embeddings?(g: GraphBuilder, tokens: string, c: Qwen2Config): string;
 }
 
-/** Qwen2: `position_ids` [batch, seq] feeding com.microsoft.RotaryEmbedding. */
+/** Qwen2: `position_ids` [batch, seq], rotated inside GroupQueryAttention. */
 export const QWEN2_VARIANT: EngineGraphVariant = {
   positions(g, c) {
     const input = g.input('position_ids', DataType.INT64, ['batch', 'seq']);
     const rope = ropeTables(c);
     const cos = g.initializer('rope.cos', DataType.FLOAT, [rope.positions, rope.half], rope.cos);
     const sin = g.initializer('rope.sin', DataType.FLOAT, [rope.positions, rope.half], rope.sin);
-    const rotate: Rotate = (t, _heads, name) => g.op('RotaryEmbedding', [t, input, cos, sin], { name, domain: MS, attrs: { interleaved: attr.int(0) } });
-    return { input, rotate };
+    return { input, rotary: { inAttention: { cos, sin } } };
   },
 };
 
 export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config, variant: EngineGraphVariant = QWEN2_VARIANT): EngineIo {
   const kvDims = () => ['batch', c.numKeyValueHeads, 'cache_len', c.headDim];
   const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
-  const { input: positionIds, rotate } = variant.positions(g, c);
+  const { input: positionIds, rotary } = variant.positions(g, c);
   const seqlensK = g.input('seqlens_k', DataType.INT32, ['batch']);
   const totalSequenceLength = g.input('total_sequence_length', DataType.INT32, []);
   const logitsIndices = g.input('logits_indices', DataType.INT64, ['n']);
@@ -51,7 +57,7 @@ export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Conf
 
   const qSize = c.numAttentionHeads * c.headDim;
   const kvSize = c.numKeyValueHeads * c.headDim;
-  const qkvSplit = g.int64s('split.qkv', [qSize, kvSize, kvSize]);
+  const qkvSplit = 'rotate' in rotary ? g.int64s('split.qkv', [qSize, kvSize, kvSize]) : '';
   const mlpSplit = g.int64s('split.gate_up', [c.intermediateSize, c.intermediateSize]);
   const eps = attr.float(c.rmsNormEps);
 
@@ -82,17 +88,27 @@ export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Conf
       c.hiddenSize,
       ['q', 'k', 'v'].map((t) => `${p}.self_attn.${t}_proj.bias`),
     );
-    const [q, k, v] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
-    const [attn, presentKey, presentValue] = g.node(
-      'GroupQueryAttention',
-      [rotate(q!, c.numAttentionHeads, `${p}.q_rotary`), rotate(k!, c.numKeyValueHeads, `${p}.k_rotary`), v!, pastKeys[i]!, pastValues[i]!, seqlensK, totalSequenceLength],
-      {
-        name: `${p}.attn`,
-        domain: MS,
-        outputs: [`${p}.attn/out`, `present.${i}.key`, `present.${i}.value`],
-        attrs: { num_heads: attr.int(c.numAttentionHeads), kv_num_heads: attr.int(c.numKeyValueHeads), scale: attr.float(1 / Math.sqrt(c.headDim)), do_rotary: attr.int(0) },
+    const cache = [pastKeys[i]!, pastValues[i]!, seqlensK, totalSequenceLength];
+    let attnInputs: string[];
+    if ('inAttention' in rotary) {
+      // Packed q/k/v in `query`; inputs 7–9 are cos_cache, sin_cache and position_ids.
+      attnInputs = [qkv, '', '', ...cache, rotary.inAttention.cos, rotary.inAttention.sin, positionIds];
+    } else {
+      const [q, k, v] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
+      attnInputs = [rotary.rotate(q!, c.numAttentionHeads, `${p}.q_rotary`), rotary.rotate(k!, c.numKeyValueHeads, `${p}.k_rotary`), v!, ...cache];
+    }
+    const [attn, presentKey, presentValue] = g.node('GroupQueryAttention', attnInputs, {
+      name: `${p}.attn`,
+      domain: MS,
+      outputs: [`${p}.attn/out`, `present.${i}.key`, `present.${i}.value`],
+      attrs: {
+        num_heads: attr.int(c.numAttentionHeads),
+        kv_num_heads: attr.int(c.numKeyValueHeads),
+        scale: attr.float(1 / Math.sqrt(c.headDim)),
+        do_rotary: attr.int('inAttention' in rotary ? 1 : 0),
+        rotary_interleaved: attr.int(0),
       },
-    );
+    });
     presentKeys.push(presentKey!);
     presentValues.push(presentValue!);
     pendingAdd = w.linear(attn!, [{ name: `${p}.self_attn.o_proj.weight`, out: c.hiddenSize }], qSize);

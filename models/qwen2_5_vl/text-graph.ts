@@ -64,7 +64,7 @@ function mropeVariant(section: [number, number, number]): EngineGraphVariant {
         const rotated = g.op('Concat', [first, second], { name: `${name}/concat`, attrs: { axis: attr.int(-1) } });
         return g.op('Reshape', [rotated, flatShape], { name: `${name}/flat` });
       };
-      return { input, rotate };
+      return { input, rotary: { rotate } };
     },
     embeddings(g, tokens, c) {
       const hidden = g.input(IMAGE_EMBEDS, DataType.FLOAT, ['num_image_tokens', c.hiddenSize]);

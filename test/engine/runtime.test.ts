@@ -77,8 +77,8 @@ test('the native session rejects a malformed run with ONNX Runtime’s message, 
     return session.run(feeds, fetches);
   };
   const ids = BigInt64Array.from(prompt, BigInt);
-  const wrongShape = await failure(() => pass(new ort.Tensor('int64', ids.subarray(0, 2), [1, 2])));
-  assert.match(wrongShape, /dimension|shape|size/i, wrongShape);
+  const wrongRank = await failure(() => pass(new ort.Tensor('int64', ids, [1, 3, 1])));
+  assert.match(wrongRank, /rank/i, wrongRank);
   const wrongType = await failure(() => pass(new ort.Tensor('int32', Int32Array.from(prompt), [1, 3])));
   assert.match(wrongType, /type/i, wrongType);
   const tooSmall = await failure(() => pass(new ort.Tensor('int64', ids, [1, 4])));
