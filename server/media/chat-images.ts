@@ -39,7 +39,7 @@ export async function prepareChatImages(messages: readonly ChatMessage[], option
   return Promise.all(
     parts.map(async ({ url, param }) => {
       try {
-        return preprocessImage(await decodeImage(await resolveImageUrl(url, options.policy)), options.processor);
+        return await preprocessImage(await decodeImage(await resolveImageUrl(url, options.policy)), options.processor);
       } catch (error) {
         if (error instanceof VisionInputError) throw new ApiError(400, 'INVALID_ARGUMENT', `${param}: ${error.message}`, param);
         throw error;

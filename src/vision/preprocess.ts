@@ -9,10 +9,11 @@ import type { PreparedImage, RgbImage } from './types.ts';
 
 const CHANNELS = 3;
 
-export function preprocessImage(img: RgbImage, cfg: ImageProcessorConfig): PreparedImage {
+/** Resolves once the image is resized (cooperatively: the event loop keeps turning meanwhile). */
+export async function preprocessImage(img: RgbImage, cfg: ImageProcessorConfig): Promise<PreparedImage> {
   const factor = cfg.patchSize * cfg.mergeSize;
   const size = smartResize(img.height, img.width, factor, cfg.minPixels, cfg.maxPixels);
-  const resized = resizeBicubic(img, size.width, size.height);
+  const resized = await resizeBicubic(img, size.width, size.height);
   return patchify(normalize(resized, cfg), size.width, size.height, cfg);
 }
 

@@ -58,9 +58,9 @@ const cases: [number, number, ImageProcessorConfig][] = [
 test('pixelValues and grid match transformers.js after the resize', async () => {
   for (const [width, height, cfg] of cases) {
     const img = syntheticImage(width, height, width * height);
-    const ours = preprocessImage(img, cfg);
+    const ours = await preprocessImage(img, cfg);
     const size = smartResize(height, width, cfg.patchSize * cfg.mergeSize, cfg.minPixels, cfg.maxPixels);
-    const theirs = await hf(resizeBicubic(img, size.width, size.height), cfg);
+    const theirs = await hf(await resizeBicubic(img, size.width, size.height), cfg);
     const original = await hf(img, cfg);
     const label = `${width}x${height}`;
     assert.equal(ours.gridThw, original.gridThw, `${label}: grid`);

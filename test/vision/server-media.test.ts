@@ -62,8 +62,8 @@ async function rejected(promise: Promise<unknown>): Promise<ApiError> {
 test('images come back prepared, in prompt order', async () => {
   const images = await prepareChatImages(chat(await pngUrl(first), await pngUrl(second)), options());
   assert.is(images.length, 2);
-  assert.equal(images[0], preprocessImage(first, qwen25VlImageProcessor));
-  assert.equal(images[1], preprocessImage(second, qwen25VlImageProcessor));
+  assert.equal(images[0], await preprocessImage(first, qwen25VlImageProcessor));
+  assert.equal(images[1], await preprocessImage(second, qwen25VlImageProcessor));
   assert.equal(await prepareChatImages(chat(), options()), []);
 });
 
