@@ -1,5 +1,6 @@
 // `xllm serve` flags (API.md "Server flags"): kebab-case, with xLLM's snake_case spellings
 // (`--max_concurrent_requests`) as aliases, and `--flag value` or `--flag=value`.
+import type { RuntimeChoice } from '../src/engine/graph-session.ts';
 import type { Device } from '../src/engine/types.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -15,6 +16,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   device: Device;
+  /** What runs the text graph on the cpu device (EngineOptions.runtime). */
+  runtime: RuntimeChoice;
   threads?: number;
   /** 0 = unlimited. */
   maxConcurrentRequests: number;
@@ -40,6 +43,7 @@ export const defaultConfig: ServerConfig = {
   host: '127.0.0.1',
   port: 9977,
   device: 'auto',
+  runtime: 'auto',
   maxConcurrentRequests: 200,
   enablePrefixCache: false,
   logLevel: 'info',
@@ -68,6 +72,12 @@ const flags: Record<string, FlagSpec> = {
   host: { key: 'host', kind: 'string', help: 'listen address (default 127.0.0.1)' },
   port: { key: 'port', kind: 'int', min: 0, help: 'listen port (default 9977, 0 = any free port)' },
   device: { key: 'device', kind: 'string', values: ['auto', 'cpu', 'cuda', 'webgpu'], help: 'auto | cpu | cuda | webgpu' },
+  runtime: {
+    key: 'runtime',
+    kind: 'string',
+    values: ['auto', 'native', 'onnxruntime-node'],
+    help: 'auto | native | onnxruntime-node: what runs the text graph on cpu (default auto: native when built)',
+  },
   threads: { key: 'threads', kind: 'int', min: 1, help: 'ONNX Runtime intra-op threads' },
   'max-concurrent-requests': {
     key: 'maxConcurrentRequests',

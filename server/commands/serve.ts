@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   const loadStarted = performance.now();
   const engine = Engine.load(modelDir, {
     device: config.device,
+    runtime: config.runtime,
     threads: config.threads,
     maxBatchSize: config.maxBatchSize,
     maxModelLen: config.maxModelLen,

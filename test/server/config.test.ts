@@ -15,13 +15,14 @@ test('no flags gives the defaults of API.md', () => {
   assert.is(config.maxConcurrentRequests, 200);
   assert.is(config.backend, 'llm');
   assert.is(config.model, undefined);
-  assert.equal([config.device, config.servedModelNames, config.enablePrefixCache], ['auto', [], false]);
+  assert.equal([config.device, config.runtime, config.servedModelNames, config.enablePrefixCache], ['auto', 'auto', [], false]);
 });
 
 test('kebab-case, snake_case aliases and --flag=value all parse', () => {
   const config = parse(
     '--model', 'models/x', '--model_id=qwen', '--max_concurrent_requests', '3', '--max-batch-size=4',
     '--enable_prefix_cache', '--api-key', 'k', '--served-model-name', 'a', 'b', '--port', '0', '--log_level', 'warn',
+    '--runtime', 'onnxruntime-node',
   );
   assert.is(config.model, 'models/x');
   assert.is(config.modelId, 'qwen');
@@ -32,11 +33,12 @@ test('kebab-case, snake_case aliases and --flag=value all parse', () => {
   assert.equal(config.servedModelNames, ['a', 'b']);
   assert.is(config.port, 0);
   assert.is(config.logLevel, 'warn');
+  assert.is(config.runtime, 'onnxruntime-node');
 });
 
 test('--help wins and lists every flag', () => {
   assert.equal(parseServeArgs(['--port', '1', '--help']), { help: true });
-  for (const flag of ['--model', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout']) {
+  for (const flag of ['--model', '--runtime', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout']) {
     assert.ok(serveHelp().includes(flag), flag);
   }
 });
@@ -47,6 +49,7 @@ test('bad flags name the problem', () => {
     [['--port', 'x'], /--port must be an integer/],
     [['--port', '-1'], /--port must be an integer/],
     [['--backend', 'dit'], /--backend must be one of llm, vlm/],
+    [['--runtime', 'wasm'], /--runtime must be one of auto, native, onnxruntime-node/],
     [['--model'], /--model needs a value/],
     [['--threads', '0'], /--threads must be an integer ≥ 1/],
     [['stray'], /unexpected argument "stray"/],
