@@ -1,4 +1,4 @@
-// Rotary cos/sin tables [positions, headDim / 2] for com.microsoft.RotaryEmbedding (and the
+// Rotary cos/sin tables [positions, headDim / 2] for GroupQueryAttention's rotary (and the
 // optimum graph), following transformers' rope_init functions for Qwen2's scaling types.
 import type { Qwen2Config } from './config.ts';
 

@@ -30,7 +30,8 @@ function columns(table: Float32Array, rows: number, width: number, from: number,
  * M-RoPE: rotary frequency i of the head_dim/2 turns with position component s(i), where
  * mrope_section splits the frequencies into contiguous (temporal, height, width) runs. The
  * per-token cos/sin are gathered once per section from slices of the usual tables, then the
- * rotate-half rotation is applied with plain ops (RotaryEmbedding takes one position per token).
+ * rotate-half rotation is applied with plain ops (GroupQueryAttention's rotary takes one
+ * position per token).
  */
 function mropeVariant(section: [number, number, number]): EngineGraphVariant {
   return {

@@ -50,7 +50,8 @@ const qwen2Manifest = z.object({
   architecture: z.literal('qwen2'),
   /**
    * How token positions reach the rotary embedding. 'position_ids': the `position_ids`
-   * input [batch, seq] feeds `com.microsoft.RotaryEmbedding`; GQA's own rotary is off.
+   * input [batch, seq], one position per token, read by GroupQueryAttention's own rotary
+   * (older conversions feed it to `com.microsoft.RotaryEmbedding`: same input, same engine).
    */
   positions: z.literal('position_ids'),
   inputs: textInputs,
