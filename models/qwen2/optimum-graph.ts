@@ -5,7 +5,7 @@
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
 import type { Qwen2Config } from './config.ts';
-import { ropeTables } from './rope.ts';
+import { ropeTables, rotateHalf } from './rope.ts';
 import type { WeightEmitter } from './weights.ts';
 
 /** Masked attention scores: the lowest float32, so a fully masked (padding) row stays finite. */
@@ -54,12 +54,7 @@ export function buildOptimumGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Con
   };
   const cos = ropeAt(rope.cos, 'cos');
   const sin = ropeAt(rope.sin, 'sin');
-  const halves = ints('split.rotary', [half, half]);
-  const rotary = (x: string, name: string) => {
-    const [x1, x2] = g.node('Split', [x, halves], { name: `${name}.halves`, outputs: 2, attrs: { axis: attr.int(-1) } });
-    const rotated = g.op('Concat', [g.op('Neg', [x2!], { name: `${name}.neg` }), x1!], { name: `${name}.rotate_half`, attrs: { axis: attr.int(-1) } });
-    return g.op('Add', [g.op('Mul', [x, cos], { name: `${name}.cos` }), g.op('Mul', [rotated, sin], { name: `${name}.sin` })], { name });
-  };
+  const rotary = (x: string, name: string) => rotateHalf(g, x, cos, sin, name);
 
   const rmsNorm = (x: string, weight: string, name: string) => {
     const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x], { name: `${name}.square` })], { name: `${name}.mean`, attrs: { axes: attr.ints([-1]), keepdims: attr.int(1) } });

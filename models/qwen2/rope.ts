@@ -1,5 +1,7 @@
 // Rotary cos/sin tables [positions, headDim / 2] for GroupQueryAttention's rotary (and the
 // optimum graph), following transformers' rope_init functions for Qwen2's scaling types.
+import type { GraphBuilder } from '../onnx/graph.ts';
+import { attr } from '../onnx/graph.ts';
 import type { Qwen2Config } from './config.ts';
 
 export interface RopeTables {
@@ -51,4 +53,15 @@ export function ropeTables(config: Qwen2Config): RopeTables {
     }
   }
   return { positions, half, cos, sin };
+}
+
+/**
+ * transformers' apply_rotary_pos_emb as plain ops: x·cos + rotate_half(x)·sin, where
+ * rotate_half(x) = [-x2, x1] for the two halves of the last axis and cos/sin span the whole
+ * head width (each table row repeated twice), broadcast against x.
+ */
+export function rotateHalf(g: GraphBuilder, x: string, cos: string, sin: string, name: string): string {
+  const [x1, x2] = g.node('Split', [x], { name: `${name}/halves`, outputs: 2, attrs: { axis: attr.int(-1) } });
+  const turned = g.op('Concat', [g.op('Neg', [x2!], { name: `${name}/neg` }), x1!], { name: `${name}/turned`, attrs: { axis: attr.int(-1) } });
+  return g.op('Add', [g.op('Mul', [x, cos], { name: `${name}/cos` }), g.op('Mul', [turned, sin], { name: `${name}/sin` })], { name });
 }

@@ -9,6 +9,7 @@
 // Σ t·h·w = numPatches, h and w multiples of the merge size.
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
+import { rotateHalf } from '../qwen2/rope.ts';
 import type { WeightEmitter } from '../qwen2/weights.ts';
 import { VISION_ROPE_THETA, type Qwen25VlConfig } from './config.ts';
 import { buildPatchLayout } from './patch-layout.ts';
@@ -50,11 +51,6 @@ export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen
   const gateUpSplit = g.int64s('vision.split.gate_up', [v.intermediateSize, v.intermediateSize]);
   const scale = g.float32s('vision.attention.scale', [1 / Math.sqrt(v.headDim)], []);
 
-  const rotate = (x: string, cos: string, sin: string, name: string) => {
-    const [x1, x2] = g.node('Split', [x], { name: `${name}/halves`, outputs: 2, attrs: { axis: attr.int(-1) } });
-    const turned = g.op('Concat', [g.op('Neg', [x2!], { name: `${name}/neg` }), x1!], { name: `${name}/turned`, attrs: { axis: attr.int(-1) } });
-    return g.op('Add', [g.op('Mul', [x, cos], { name: `${name}/cos` }), g.op('Mul', [turned, sin], { name: `${name}/sin` })], { name });
-  };
   // Window blocks attend within groups of window slots, full blocks within one group of all patches.
   const windowed = {
     cos: layout.toWindows(rotary.cos, [1, v.headDim], 'window_cos'),
@@ -71,8 +67,8 @@ export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen
     const heads = (t: string, name: string) => g.op('Reshape', [t, headsShape], { name: `${p}.${name}/heads` });
     const grouped = (t: string, perm: number[], name: string) =>
       g.op('Transpose', [g.op('Reshape', [t, at.groups], { name: `${p}.${name}/groups` })], { name: `${p}.${name}/t`, attrs: { perm: attr.ints(perm) } });
-    const qT = grouped(rotate(heads(q!, 'q'), at.cos, at.sin, `${p}.q_rotary`), [0, 2, 1, 3], 'q'); // [groups, heads, n, hd]
-    const kT = grouped(rotate(heads(k!, 'k'), at.cos, at.sin, `${p}.k_rotary`), [0, 2, 3, 1], 'k'); // [groups, heads, hd, n]
+    const qT = grouped(rotateHalf(g, heads(q!, 'q'), at.cos, at.sin, `${p}.q_rotary`), [0, 2, 1, 3], 'q'); // [groups, heads, n, hd]
+    const kT = grouped(rotateHalf(g, heads(k!, 'k'), at.cos, at.sin, `${p}.k_rotary`), [0, 2, 3, 1], 'k'); // [groups, heads, hd, n]
     const vT = grouped(val!, [0, 2, 1, 3], 'v');
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [qT, kT], { name: `${p}.scores` }), scale], { name: `${p}.scaled` }), at.bias], { name: `${p}.masked` });
     const probs = g.op('Softmax', [scores], { name: `${p}.softmax`, attrs: { axis: attr.int(-1) } });
