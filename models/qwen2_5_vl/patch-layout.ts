@@ -6,9 +6,10 @@
 // segments (get_window_index, cu_seqlens). Attention within segments is the same computation
 // in any order, and the merger's groups of merge² consecutive patches are the same groups
 // either way, so this graph keeps the processor's order. Full-attention blocks attend within
-// a frame through a [P, P] mask. Window blocks (most of them) scatter patches into fixed
-// window slots, side² per window of window_size / patch_size patches per side (edge windows
-// partly empty, masked as keys), so their attention costs P · side² instead of P².
+// a frame (vision-graph.ts batches a run's frames). Window blocks (most of them) scatter
+// patches into fixed window slots, side² per window of window_size / patch_size patches per
+// side (edge windows partly empty, masked as keys), so their attention costs P · side²
+// instead of P².
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr, type Attribute } from '../onnx/graph.ts';
 import type { VisionConfig } from './config.ts';
@@ -17,8 +18,6 @@ export interface PatchLayout {
   /** Patch row and column inside its frame, int64 [P]. */
   rows: string;
   cols: string;
-  /** Additive attention mask [P, P]: 0 within a frame, -inf across frames. */
-  fullAttentionBias: string;
   /** Patches per window slot group: window side². */
   windowSlots: number;
   /** Rows [P, ...trailing] → window slots [windows · windowSlots, ...trailing], empty slots zero. */
@@ -62,9 +61,6 @@ export function buildPatchLayout(g: GraphBuilder, pixelValues: string, gridThw: 
   const blocksPerRow = op('Div', [op('Gather', [widths, image], 'own_width'), mergeSize], 'blocks_per_row');
   const rows = op('Add', [op('Mul', [op('Div', [block, blocksPerRow], 'block_row'), mergeSize], 'block_row_patch'), op('Div', [withinBlock, mergeSize], 'row_in_block')], 'rows');
   const cols = op('Add', [op('Mul', [op('Mod', [block, blocksPerRow], 'block_col'), mergeSize], 'block_col_patch'), op('Mod', [withinBlock, mergeSize], 'col_in_block')], 'cols');
-  // The index of the frame's first patch identifies the frame.
-  const frameKey = op('Sub', [patch, inFrame], 'frame_key');
-  const sameFrame = op('Equal', [op('Unsqueeze', [frameKey, g.int64s('layout.frame.axes1', [1])], 'frame/column'), op('Unsqueeze', [frameKey, g.int64s('layout.frame.axes0', [0])], 'frame/row')], 'same_frame');
   const allowed = g.float32s('layout.allowed', [0], []);
   const blocked = g.float32s('layout.blocked', [-Infinity], []);
 
@@ -101,7 +97,6 @@ export function buildPatchLayout(g: GraphBuilder, pixelValues: string, gridThw: 
   return {
     rows,
     cols,
-    fullAttentionBias: op('Where', [sameFrame, allowed, blocked], 'full_bias'),
     windowSlots,
     toWindows,
     fromWindows: (x, name) => g.op('GatherND', [x, slot], { name: `layout.${name}/gather` }),

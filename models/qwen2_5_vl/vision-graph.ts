@@ -1,12 +1,17 @@
 // The Qwen2.5-VL vision tower as one ONNX graph:
 //   pixel_values float32 [numPatches, channels·temporal·patch²]  (1176 for the released models)
-//   grid_thw     int64   [numImages, 3]  (t, h, w) in patches, per image, in the order of the rows
+//   grid_thw     int64   [1, 3]  (t, h, w) in patches: one image (or video) a run
 //   → image_embeds float32 [numPatches / merge², text hidden]
 // Patch embedding (a stride-equals-kernel Conv3d, i.e. a MatMul), blocks of RMSNorm →
 // attention with the 2-D rotary → RMSNorm → SwiGLU, window attention (over window slots, see
 // patch-layout.ts) except in the full-attention blocks, then the merger (RMSNorm, merge²
 // patches → Linear → GELU → Linear). The caller keeps grid_thw consistent with the rows:
-// Σ t·h·w = numPatches, h and w multiples of the merge size.
+// t·h·w = numPatches, h and w multiples of the merge size.
+//
+// One image a run, because the full-attention blocks attend within each frame: the run's t
+// frames are then equal-sized batches for com.microsoft.MultiHeadAttention, whose CPU kernel
+// is flash attention and never holds the [heads, P, P] scores (1.7 GB at max_pixels for a
+// 16-head tower). Images are independent in the tower, so per-image runs give the same rows.
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
 import { rotateHalf } from '../qwen2/rope.ts';
@@ -39,7 +44,7 @@ export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen
   const d = v.hiddenSize;
   const eps = attr.float(1e-6);
   const pixelValues = g.input(VISION_IO.pixelValues, DataType.FLOAT, ['num_patches', v.patchInputSize]);
-  const gridThw = g.input(VISION_IO.gridThw, DataType.INT64, ['num_images', 3]);
+  const gridThw = g.input(VISION_IO.gridThw, DataType.INT64, [1, 3]);
 
   const layout = buildPatchLayout(g, pixelValues, gridThw, v);
   const rotary = rotaryTables(g, layout.rows, layout.cols, v.headDim);
@@ -51,28 +56,46 @@ export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen
   const gateUpSplit = g.int64s('vision.split.gate_up', [v.intermediateSize, v.intermediateSize]);
   const scale = g.float32s('vision.attention.scale', [1 / Math.sqrt(v.headDim)], []);
 
-  // Window blocks attend within groups of window slots, full blocks within one group of all patches.
   const windowed = {
     cos: layout.toWindows(rotary.cos, [1, v.headDim], 'window_cos'),
     sin: layout.toWindows(rotary.sin, [1, v.headDim], 'window_sin'),
     groups: g.int64s('vision.shape.window_groups', [-1, layout.windowSlots, v.numHeads, v.headDim]),
-    bias: layout.windowKeyBias,
   };
-  const full = { ...rotary, groups: g.int64s('vision.shape.one_group', [1, -1, v.numHeads, v.headDim]), bias: layout.fullAttentionBias };
+  // [t, h·w, D]: the frames of the run's one image.
+  const frameCount = g.op('Gather', [gridThw, g.int64s('vision.grid.t', [0], [])], { name: 'vision.frames', attrs: { axis: attr.int(1) } });
+  const framesShape = g.op('Concat', [frameCount, g.int64s('vision.shape.frame_rows', [-1, d])], { name: 'vision.shape.frames', attrs: { axis: attr.int(0) } });
 
-  /** Attention over rows [N, D] split into groups by `groups`; `bias` masks keys per group. */
-  const attention = (rows: string, p: string, at: typeof full) => {
+  /** q and k [N, heads, headDim] rotated by cos/sin, v [N, D], from rows [N, D]. */
+  const projectQkv = (rows: string, p: string, cos: string, sin: string) => {
     const qkv = w.linear(rows, [{ name: `${p}.attn.qkv.weight`, out: 3 * d }], d, [`${p}.attn.qkv.bias`]);
     const [q, k, val] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
     const heads = (t: string, name: string) => g.op('Reshape', [t, headsShape], { name: `${p}.${name}/heads` });
+    return { q: rotateHalf(g, heads(q!, 'q'), cos, sin, `${p}.q_rotary`), k: rotateHalf(g, heads(k!, 'k'), cos, sin, `${p}.k_rotary`), v: val! };
+  };
+
+  /** Attention within each window, over window-slot rows [windows · slots, D]; empty slots are masked as keys. */
+  const windowAttention = (rows: string, p: string) => {
+    const { q, k, v: val } = projectQkv(rows, p, windowed.cos, windowed.sin);
     const grouped = (t: string, perm: number[], name: string) =>
-      g.op('Transpose', [g.op('Reshape', [t, at.groups], { name: `${p}.${name}/groups` })], { name: `${p}.${name}/t`, attrs: { perm: attr.ints(perm) } });
-    const qT = grouped(rotateHalf(g, heads(q!, 'q'), at.cos, at.sin, `${p}.q_rotary`), [0, 2, 1, 3], 'q'); // [groups, heads, n, hd]
-    const kT = grouped(rotateHalf(g, heads(k!, 'k'), at.cos, at.sin, `${p}.k_rotary`), [0, 2, 3, 1], 'k'); // [groups, heads, hd, n]
-    const vT = grouped(val!, [0, 2, 1, 3], 'v');
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [qT, kT], { name: `${p}.scores` }), scale], { name: `${p}.scaled` }), at.bias], { name: `${p}.masked` });
+      g.op('Transpose', [g.op('Reshape', [t, windowed.groups], { name: `${p}.${name}/groups` })], { name: `${p}.${name}/t`, attrs: { perm: attr.ints(perm) } });
+    const qT = grouped(q, [0, 2, 1, 3], 'q'); // [windows, heads, slots, hd]
+    const kT = grouped(k, [0, 2, 3, 1], 'k'); // [windows, heads, hd, slots]
+    const vT = grouped(val, [0, 2, 1, 3], 'v');
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [qT, kT], { name: `${p}.scores` }), scale], { name: `${p}.scaled` }), layout.windowKeyBias], { name: `${p}.masked` });
     const probs = g.op('Softmax', [scores], { name: `${p}.softmax`, attrs: { axis: attr.int(-1) } });
     const context = g.op('Transpose', [g.op('MatMul', [probs, vT], { name: `${p}.context` })], { name: `${p}.context_t`, attrs: { perm: attr.ints([0, 2, 1, 3]) } });
+    return g.op('Reshape', [context, flatShape], { name: `${p}.context/flat` });
+  };
+
+  /** Attention within each frame, over patch rows [P, D]. */
+  const frameAttention = (rows: string, p: string) => {
+    const { q, k, v: val } = projectQkv(rows, p, rotary.cos, rotary.sin);
+    const frames = (t: string, name: string) => g.op('Reshape', [t, framesShape], { name: `${p}.${name}/frames` });
+    const context = g.op('MultiHeadAttention', [frames(q, 'q'), frames(k, 'k'), frames(val, 'v')], {
+      name: `${p}.attn`,
+      domain: MS,
+      attrs: { num_heads: attr.int(v.numHeads), scale: attr.float(1 / Math.sqrt(v.headDim)) },
+    });
     return g.op('Reshape', [context, flatShape], { name: `${p}.context/flat` });
   };
 
@@ -80,7 +103,7 @@ export function buildVisionGraph(g: GraphBuilder, w: WeightEmitter, config: Qwen
   for (let b = 0; b < v.depth; b++) {
     const p = `visual.blocks.${b}`;
     const normed = norm(x, `${p}.norm1.weight`, d);
-    const context = v.fullAttentionBlocks.includes(b) ? attention(normed, p, full) : layout.fromWindows(attention(layout.toWindows(normed, [d], `${p}.windows`), p, windowed), `${p}.patches`);
+    const context = v.fullAttentionBlocks.includes(b) ? frameAttention(normed, p) : layout.fromWindows(windowAttention(layout.toWindows(normed, [d], `${p}.windows`), p), `${p}.patches`);
     x = g.op('Add', [x, w.linear(context, [{ name: `${p}.attn.proj.weight`, out: d }], d, [`${p}.attn.proj.bias`])], { name: `${p}.attn_residual` });
 
     const gateUp = w.linear(

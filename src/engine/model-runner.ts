@@ -99,24 +99,26 @@ export class ModelRunner {
     this.kv ??= this.newCache();
   }
 
-  /** The vision graph over all `images` in one call: [Σ tokenCount, hiddenSize] embeddings, images in order. */
+  /** [Σ tokenCount, hiddenSize] embeddings of `images`, in order: the vision graph takes one image a run. */
   async embedImages(images: readonly PreparedImage[]): Promise<Float32Array> {
     const m = this.manifest;
-    const vision = this.sessions?.vision;
     if (m.architecture !== 'qwen2_5_vl') throw new Error('model runner: this model has no vision graph');
-    if (!vision) throw new Error('model runner: released (sleeping)');
     const v = m.vision;
-    const pixels = images.length === 1 ? images[0].pixelValues : concat(images.map((image) => image.pixelValues));
-    const out = await vision.run({
-      [v.inputs.pixelValues]: new ort.Tensor('float32', pixels, [pixels.length / v.patchInputSize, v.patchInputSize]),
-      [v.inputs.gridThw]: new ort.Tensor('int64', BigInt64Array.from(images.flatMap((image) => image.gridThw), BigInt), [images.length, 3]),
-    });
-    const embeds = out[v.outputs.imageEmbeds];
-    const rows = images.reduce((n, image) => n + image.tokenCount, 0);
-    if (embeds.dims[0] !== rows || embeds.dims[1] !== m.hiddenSize) {
-      throw new Error(`vision graph: image_embeds is [${embeds.dims.join(', ')}], expected [${rows}, ${m.hiddenSize}]`);
+    const perImage: Float32Array[] = [];
+    for (const image of images) {
+      const vision = this.sessions?.vision;
+      if (!vision) throw new Error('model runner: released (sleeping)');
+      const out = await vision.run({
+        [v.inputs.pixelValues]: new ort.Tensor('float32', image.pixelValues, [image.pixelValues.length / v.patchInputSize, v.patchInputSize]),
+        [v.inputs.gridThw]: new ort.Tensor('int64', BigInt64Array.from(image.gridThw, BigInt), [1, 3]),
+      });
+      const embeds = out[v.outputs.imageEmbeds];
+      if (embeds.dims[0] !== image.tokenCount || embeds.dims[1] !== m.hiddenSize) {
+        throw new Error(`vision graph: image_embeds is [${embeds.dims.join(', ')}], expected [${image.tokenCount}, ${m.hiddenSize}]`);
+      }
+      perImage.push(embeds.data as Float32Array);
     }
-    return embeds.data as Float32Array;
+    return perImage.length === 1 ? perImage[0] : concat(perImage);
   }
 
   /**

@@ -79,7 +79,7 @@ const qwen25VlManifest = z.object({
     graph: name,
     /** Storage type of its linear weights. */
     dtype: z.enum(['fp32', 'fp16']),
-    /** pixel_values float32 [numPatches, patchInputSize]; grid_thw int64 [numImages, 3]. */
+    /** pixel_values float32 [numPatches, patchInputSize]; grid_thw int64 [1, 3]: one image a run. */
     inputs: z.object({ pixelValues: name, gridThw: name }),
     /** image_embeds float32 [numPatches / spatialMergeSize², hiddenSize], images in order. */
     outputs: z.object({ imageEmbeds: name }),

@@ -31,17 +31,25 @@ export class VisionSession {
     return new VisionSession(await ort.InferenceSession.create(join(dir, manifest.vision.graph), { intraOpNumThreads: 1 }), manifest);
   }
 
-  /** Image embeddings, one row per merged token. */
+  /** Image embeddings, one row per merged token; `pixels` holds the images' patches in order, one run each. */
   async embed(pixels: Float32Array, grids: Grid[]): Promise<Float32Array[]> {
     const v = this.manifest.vision;
-    const out = await this.session.run({
-      [v.inputs.pixelValues]: new ort.Tensor('float32', pixels, [pixels.length / v.patchInputSize, v.patchInputSize]),
-      [v.inputs.gridThw]: new ort.Tensor('int64', BigInt64Array.from(grids.flat(), BigInt), [grids.length, 3]),
-    });
-    const embeds = out[v.outputs.imageEmbeds]!;
-    const [rows, width] = embeds.dims as [number, number];
-    const data = embeds.data as Float32Array;
-    return Array.from({ length: rows }, (_, r) => data.subarray(r * width, (r + 1) * width));
+    const rows: Float32Array[] = [];
+    let at = 0;
+    for (const grid of grids) {
+      const patches = grid[0] * grid[1] * grid[2];
+      const image = pixels.subarray(at * v.patchInputSize, (at + patches) * v.patchInputSize);
+      at += patches;
+      const out = await this.session.run({
+        [v.inputs.pixelValues]: new ort.Tensor('float32', image, [patches, v.patchInputSize]),
+        [v.inputs.gridThw]: new ort.Tensor('int64', BigInt64Array.from(grid, BigInt), [1, 3]),
+      });
+      const embeds = out[v.outputs.imageEmbeds]!;
+      const [count, width] = embeds.dims as [number, number];
+      const data = embeds.data as Float32Array;
+      for (let r = 0; r < count; r++) rows.push(data.subarray(r * width, (r + 1) * width));
+    }
+    return rows;
   }
 }
 
