@@ -48,6 +48,20 @@ export interface KeptTokens {
 const PARAMS_BYTES = 96;
 const RESULT_BYTES = 256;
 
+const NO_HISTORY = { promptTokens: [], outputTokens: [] };
+
+/**
+ * The token histories the C unit needs: only the penalties read them (repetition: prompt and
+ * output, presence and frequency: output), so without penalties none is copied or checked,
+ * which saves O(context) per row and step.
+ */
+function histories(input: Omit<SampleRow, 'rng' | 'row'>): Pick<SampleRow, 'promptTokens' | 'outputTokens'> {
+  const { repetitionPenalty, presencePenalty, frequencyPenalty } = input.params;
+  if (repetitionPenalty !== 1) return input;
+  if (presencePenalty !== 0 || frequencyPenalty !== 0) return { promptTokens: [], outputTokens: input.outputTokens };
+  return NO_HISTORY;
+}
+
 export class Sampler {
   private readonly arena: Arena;
 
@@ -177,17 +191,19 @@ export class Sampler {
 
   private stageInputs(layout: Layout, input: Omit<SampleRow, 'rng' | 'row'>) {
     const bias = input.params.logitBias.size;
+    const { promptTokens, outputTokens } = histories(input);
     return {
       paramsAt: layout.take(PARAMS_BYTES),
-      promptAt: layout.take(4 * input.promptTokens.length),
-      outputAt: layout.take(4 * input.outputTokens.length),
+      promptAt: layout.take(4 * promptTokens.length),
+      outputAt: layout.take(4 * outputTokens.length),
       biasIdsAt: layout.take(4 * bias),
       biasValuesAt: layout.take(4 * bias),
     };
   }
 
   private writeInputs(base: number, at: ReturnType<Sampler['stageInputs']>, input: Omit<SampleRow, 'rng' | 'row'>, rng: RngState): void {
-    const { params, promptTokens, outputTokens } = input;
+    const { params } = input;
+    const { promptTokens, outputTokens } = histories(input);
     const memory = this.unit.memory.buffer;
     const view = new DataView(memory, base + at.paramsAt, PARAMS_BYTES);
     [params.temperature, params.topP, params.minP, params.presencePenalty, params.frequencyPenalty, params.repetitionPenalty].forEach(

@@ -82,8 +82,10 @@ test('bad inputs are errors naming the problem', async () => {
   const view = s.logitsView(2);
   view.fill(0);
   const rng = seedRng(1);
-  assert.throws(() => s.sample([{ params, promptTokens: [16], outputTokens: [], rng }]), /outside the vocabulary/);
-  assert.throws(() => s.sample([{ params, promptTokens: [], outputTokens: [-1], rng }]), /outside the vocabulary/);
+  // The histories are read, and checked, when a penalty uses them.
+  const penalized = samplingParams({ repetitionPenalty: 1.2 });
+  assert.throws(() => s.sample([{ params: penalized, promptTokens: [16], outputTokens: [], rng }]), /outside the vocabulary/);
+  assert.throws(() => s.sample([{ params: samplingParams({ presencePenalty: 0.5 }), promptTokens: [], outputTokens: [-1], rng }]), /outside the vocabulary/);
   assert.throws(() => s.sample([{ row: 2, params, promptTokens: [], outputTokens: [], rng }]), /outside the buffer/);
   const three = { params, promptTokens: [], outputTokens: [], rng };
   assert.throws(() => s.sample([three, three, three]), /3 rows requested/);
