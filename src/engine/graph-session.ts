@@ -45,8 +45,7 @@ export function resolveRuntime(choice: RuntimeChoice, providers: string[]): Runt
   const cpu = providers.length === 1 && providers[0] === 'cpu';
   if (choice === 'auto') return cpu && nativeAddon().ok ? 'native' : 'onnxruntime-node';
   if (!cpu) throw new Error(`runtime 'native' runs on the cpu device only (asked for ${providers.join(', ')})`);
-  const addon = nativeAddon();
-  if (!addon.ok) throw new Error(`runtime 'native' unavailable: ${addon.reason}`);
+  nativeBinding(); // throws, naming why, when the addon is not there
   return choice;
 }
 
@@ -59,9 +58,8 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
       release: () => session.release(),
     };
   }
-  const addon = nativeAddon();
-  if (!addon.ok) throw new Error(`runtime 'native' unavailable: ${addon.reason}`);
-  const handle = await addon.binding.createSession(path, settings.threads ?? 0);
+  const binding = nativeBinding();
+  const handle = await binding.createSession(path, settings.threads ?? 0);
   return {
     runtime,
     run(feeds, fetches) {
@@ -76,9 +74,9 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
       add(feeds);
       const inputCount = names.length;
       add(fetches);
-      return addon.binding.run(handle, names, tensors, inputCount);
+      return binding.run(handle, names, tensors, inputCount);
     },
-    release: async () => addon.binding.releaseSession(handle),
+    release: async () => binding.releaseSession(handle),
   };
 }
 
@@ -107,6 +105,13 @@ function nativeAddon(): AddonState {
     addonState = { ok: false, reason: `${(error as Error).message} (the addon is built by \`npm install\`: native/build.mjs)` };
   }
   return addonState;
+}
+
+/** The loaded addon, or an error saying why there is none. */
+function nativeBinding(): NativeBinding {
+  const addon = nativeAddon();
+  if (!addon.ok) throw new Error(`runtime 'native' unavailable: ${addon.reason}`);
+  return addon.binding;
 }
 
 /** The ONNX Runtime shared library inside onnxruntime-node's package, for this platform. */

@@ -1,8 +1,7 @@
 // The step loop. Each turn: admit waiting requests into free KV slots, run one prefill chunk
 // (so a long prompt never freezes other streams; plain prompts admitted together share it,
 // one row each), then one decode step over every running sequence at once (continuous
-// batching). A request's slots are freed the step it ends or is
-// cancelled.
+// batching). A request's slots are freed the step it ends or is cancelled.
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';

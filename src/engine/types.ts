@@ -1,5 +1,6 @@
 // The engine's public request/response shapes. They know nothing of HTTP: the server maps
 // API fields onto them (server/protocol/*) and maps events back onto API responses.
+import type { SamplingDefaults } from '../model/generation-config.ts';
 import type { SamplingParams } from '../sampling/params.ts';
 import type { RuntimeChoice } from './graph-session.ts';
 import type { ImageProcessorConfig } from '../vision/config.ts';
@@ -153,7 +154,7 @@ export interface InferenceEngine {
   /** Set on a vision-language model (`images` accepted); null on a text model. */
   readonly vision: VisionInfo | null;
   /** The model's sampling defaults (generation_config.json) for fields a request omits. */
-  readonly samplingDefaults: import('../model/generation-config.ts').SamplingDefaults;
+  readonly samplingDefaults: SamplingDefaults;
   generate(request: GenerationRequest, options?: { signal?: AbortSignal }): AsyncIterable<GenerationEvent>;
   sample(request: SampleRequest): Promise<SampleResult>;
   sleep(level: 1 | 2): Promise<void>;

@@ -193,6 +193,8 @@ export class Sampler {
     const bias = input.params.logitBias.size;
     const { promptTokens, outputTokens } = histories(input);
     return {
+      promptTokens,
+      outputTokens,
       paramsAt: layout.take(PARAMS_BYTES),
       promptAt: layout.take(4 * promptTokens.length),
       outputAt: layout.take(4 * outputTokens.length),
@@ -203,7 +205,7 @@ export class Sampler {
 
   private writeInputs(base: number, at: ReturnType<Sampler['stageInputs']>, input: Omit<SampleRow, 'rng' | 'row'>, rng: RngState): void {
     const { params } = input;
-    const { promptTokens, outputTokens } = histories(input);
+    const { promptTokens, outputTokens } = at;
     const memory = this.unit.memory.buffer;
     const view = new DataView(memory, base + at.paramsAt, PARAMS_BYTES);
     [params.temperature, params.topP, params.minP, params.presencePenalty, params.frequencyPenalty, params.repetitionPenalty].forEach(
