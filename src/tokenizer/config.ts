@@ -1,7 +1,7 @@
-// Reads a Hugging Face tokenizer.json (without its big tables, see tokenizer_json.ts) into what
-// our native BPE needs, rejecting whatever it does not implement with an error naming the field.
+// Reads a Hugging Face tokenizer.json (without its big tables, see tokenizer-json.ts) into what
+// our WebAssembly BPE needs, rejecting whatever it does not implement with an error naming the field.
 
-/** The split patterns implemented natively (numbers match xl_split_pattern in C). */
+/** The split patterns implemented in C (numbers match xl_split_pattern in C). */
 export const SPLIT_PATTERNS: ReadonlyMap<string, number> = new Map([
   ["'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+", 1],
   [

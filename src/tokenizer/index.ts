@@ -1,3 +1,3 @@
 export { Tokenizer, type EncodeOptions, type DecodeOptions } from './tokenizer.ts';
-export { IncrementalDecoder } from './incremental_decoder.ts';
-export type { ChatMessage, ChatContentPart, ChatTemplateOptions } from './chat_template.ts';
+export { IncrementalDecoder } from './incremental-decoder.ts';
+export type { ChatMessage, ChatContentPart, ChatTemplateOptions } from './chat-template.ts';

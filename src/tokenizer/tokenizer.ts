@@ -1,12 +1,12 @@
 // The public Tokenizer: Hugging Face's byte-level BPE with identical ids, running in WebAssembly.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChatTemplate, readChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat_template.ts';
-import { assignAddedIds } from './added_ids.ts';
+import { ChatTemplate, readChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.ts';
+import { assignAddedIds } from './added-ids.ts';
 import type { TokenizerSpec } from './config.ts';
-import { IncrementalDecoder } from './incremental_decoder.ts';
-import { ALL_PASSES, NativeBpe, NORMALIZED_PASS } from './native.ts';
-import { readTokenizerJson, type ModelVocab } from './tokenizer_json.ts';
+import { IncrementalDecoder } from './incremental-decoder.ts';
+import { ALL_PASSES, WasmBpe, NORMALIZED_PASS } from './wasm-bpe.ts';
+import { readTokenizerJson, type ModelVocab } from './tokenizer-json.ts';
 import { Vocabulary } from './vocabulary.ts';
 import { loadWasmUnit } from '../wasm/unit.ts';
 
@@ -59,7 +59,7 @@ export class Tokenizer {
   private constructor(
     private readonly spec: TokenizerSpec,
     private readonly vocab: Vocabulary,
-    private readonly native: NativeBpe,
+    private readonly bpe: WasmBpe,
     config: Json,
     generationConfig: Json | undefined,
   ) {
@@ -84,38 +84,38 @@ export class Tokenizer {
       readJson(join(modelDir, 'tokenizer_config.json'), true),
       readJson(join(modelDir, 'generation_config.json'), false),
     ]);
-    let native: NativeBpe;
+    let bpe: WasmBpe;
     let modelVocab: ModelVocab;
     try {
-      native = NativeBpe.create(await unit, parsed.spec, parsed.tables);
+      bpe = WasmBpe.create(await unit, parsed.spec, parsed.tables);
       modelVocab = parsed.tables.modelVocab();
     } finally {
       parsed.tables.free();
     }
-    const modelId = (token: string) => native.modelTokenId(token);
+    const modelId = (token: string) => bpe.modelTokenId(token);
     const modelEntries = modelVocab.present.reduce((n, present) => n + present, 0);
     const spec = { ...parsed.spec, addedTokens: assignAddedIds(parsed.spec.addedTokens, modelId, modelEntries) };
-    native.setAddedTokens(spec.addedTokens);
-    return new Tokenizer(spec, new Vocabulary(spec, modelVocab, modelId), native, config!, generationConfig);
+    bpe.setAddedTokens(spec.addedTokens);
+    return new Tokenizer(spec, new Vocabulary(spec, modelVocab, modelId), bpe, config!, generationConfig);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
     if (typeof text !== 'string') throw new Error('encode: text must be a string');
-    const ids = this.spec.nfc ? this.encodeNfc(text) : this.native.encode(text, ALL_PASSES);
+    const ids = this.spec.nfc ? this.encodeNfc(text) : this.bpe.encode(text, ALL_PASSES);
     if (opts.addSpecialTokens === false || (this.spec.prefixIds.length === 0 && this.spec.suffixIds.length === 0)) return ids;
     return [...this.spec.prefixIds, ...ids, ...this.spec.suffixIds];
   }
 
   // Added tokens with normalized=false are matched in the raw text; only the text between them
-  // is normalized. Already-normalized text (the common case) takes a single native call.
+  // is normalized. Already-normalized text (the common case) takes a single WebAssembly call.
   private encodeNfc(text: string): number[] {
     const normalized = text.normalize('NFC');
-    if (normalized === text) return this.native.encode(text, ALL_PASSES);
-    const { bytes, spans } = this.native.findRawAdded(text);
+    if (normalized === text) return this.bpe.encode(text, ALL_PASSES);
+    const { bytes, spans } = this.bpe.findRawAdded(text);
     const ids: number[] = [];
     let done = 0;
     const encodeGap = (end: number) => {
-      if (end > done) ids.push(...this.native.encode(utf8.decode(bytes.subarray(done, end)).normalize('NFC'), NORMALIZED_PASS));
+      if (end > done) ids.push(...this.bpe.encode(utf8.decode(bytes.subarray(done, end)).normalize('NFC'), NORMALIZED_PASS));
     };
     for (let i = 0; i < spans.length; i += 3) {
       encodeGap(spans[i]);

@@ -1,9 +1,9 @@
 // Id tables on the JS side: token bytes (for decoding and logprobs), token strings and specials.
 // Model tokens are kept as bytes only; their strings are made when asked for, and string → id
-// lookups go to the native table, so loading builds no per-token JS string or Map entry.
-import { byteLevelDecodeInto, byteLevelEncode } from './byte_level.ts';
+// lookups go to the WebAssembly table, so loading builds no per-token JS string or Map entry.
+import { byteLevelDecodeInto, byteLevelEncode } from './byte-level.ts';
 import type { TokenizerSpec } from './config.ts';
-import type { ModelVocab } from './tokenizer_json.ts';
+import type { ModelVocab } from './tokenizer-json.ts';
 
 const utf8 = new TextEncoder();
 

@@ -7,7 +7,7 @@ import { convertCheckpoint } from '../../models/convert.ts';
 import { parseQwen25VlConfig } from '../../models/qwen2_5_vl/config.ts';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
-import { ChatTemplate } from '../../src/tokenizer/chat_template.ts';
+import { ChatTemplate } from '../../src/tokenizer/chat-template.ts';
 import { readVlManifest } from './vl-session.ts';
 
 const checkpoint = ensureCheckpoint('tiny-vl');

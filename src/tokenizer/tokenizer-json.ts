@@ -3,7 +3,7 @@
 // grammar; JSON.parse reads the rest (a few kB): the file with those two values cut out.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { WasmUnit } from '../wasm/unit.ts';
-import { byteLevelEncode } from './byte_level.ts';
+import { byteLevelEncode } from './byte-level.ts';
 import { fail, readTokenizerSpec, type TokenizerSpec } from './config.ts';
 
 /** The model vocabulary by id, copied out of wasm memory: id i has bytes[offsets[i] .. offsets[i + 1]). */
@@ -39,7 +39,7 @@ const PROBLEM = { vocabId: 1, vocabNotByteLevel: 2, vocabIdTwice: 3, vocabIdTooL
 const utf8 = new TextDecoder('utf-8');
 
 /** The C tables read from one tokenizer.json, alive in wasm memory until free(). */
-export class NativeTables {
+export class WasmTables {
   constructor(
     private readonly unit: WasmUnit,
     private readonly handle: number,
@@ -151,15 +151,15 @@ async function readIntoWasm(unit: WasmUnit, path: string): Promise<{ ptr: number
  * Reads tokenizer.json into unit's memory. On success the caller owns the returned tables and
  * frees them; every problem in the file is one Error naming it.
  */
-export async function readTokenizerJson(unit: WasmUnit, path: string): Promise<{ spec: TokenizerSpec; tables: NativeTables }> {
+export async function readTokenizerJson(unit: WasmUnit, path: string): Promise<{ spec: TokenizerSpec; tables: WasmTables }> {
   const { ptr, length } = await readIntoWasm(unit, path);
   const reportPtr = unit.malloc(R.size * 4);
-  let tables: NativeTables | undefined;
+  let tables: WasmTables | undefined;
   try {
     const handle = unit.exports.xl_tables_read(ptr, length, reportPtr) as number;
     if (!handle) throw new Error(`tokenizer: out of memory reading ${path}`);
     const report = unit.i32(reportPtr, R.size).slice();
-    tables = new NativeTables(unit, handle, report);
+    tables = new WasmTables(unit, handle, report);
     const text = unit.u8.subarray(ptr, ptr + length);
     if (report[R.jsonError]) throw jsonError(path, text, report[R.jsonError], report[R.jsonErrorAt]);
     const rest = cutOut(text, [

@@ -1,9 +1,9 @@
-// The WebAssembly BPE (wasm/tokenizer): takes the tables read by tokenizer_json.ts and encodes
+// The WebAssembly BPE (wasm/tokenizer): takes the tables read by tokenizer-json.ts and encodes
 // UTF-8 in place.
 import type { WasmUnit } from '../wasm/unit.ts';
-import { byteLevelDecodeInto } from './byte_level.ts';
+import { byteLevelDecodeInto } from './byte-level.ts';
 import type { AddedTokenSpec, TokenizerSpec } from './config.ts';
-import type { NativeTables } from './tokenizer_json.ts';
+import type { WasmTables } from './tokenizer-json.ts';
 
 const PASS_ADDED_RAW = 1;
 const PASS_ADDED_NORMALIZED = 2;
@@ -35,7 +35,7 @@ function packStrings(strings: string[]): { bytes: Uint8Array; offsets: Int32Arra
   return { bytes, offsets };
 }
 
-export class NativeBpe {
+export class WasmBpe {
   private textPtr = 0;
   private textCap = 0;
   private outPtr = 0;
@@ -47,10 +47,10 @@ export class NativeBpe {
   ) {}
 
   /** Vocabulary and merges; unit: the instance the tables were read into (they stay the caller's). */
-  static create(unit: WasmUnit, spec: TokenizerSpec, tables: NativeTables): NativeBpe {
+  static create(unit: WasmUnit, spec: TokenizerSpec, tables: WasmTables): WasmBpe {
     const handle = unit.exports.xl_tok_new(spec.splitPattern, spec.ignoreMerges ? 1 : 0) as number;
-    if (!handle) throw new Error('tokenizer: could not create the native tokenizer (out of memory)');
-    const bpe = new NativeBpe(unit, handle);
+    if (!handle) throw new Error('tokenizer: could not create the WebAssembly tokenizer (out of memory)');
+    const bpe = new WasmBpe(unit, handle);
     check(unit.exports.xl_tok_set_vocab(handle, tables.vocabBytesPtr, tables.vocabOffsetsPtr, tables.vocabCount) as number, 'loading the vocabulary');
     bpe.loadMerges(tables);
     return bpe;
@@ -65,7 +65,7 @@ export class NativeBpe {
     this.call('xl_tok_set_added', 'loading the added tokens', [added.bytes, added.offsets, ids, flags], [ids.length]);
   }
 
-  private loadMerges(tables: NativeTables): void {
+  private loadMerges(tables: WasmTables): void {
     const badRule = this.unit.malloc(4);
     try {
       const code = this.unit.exports.xl_tok_set_merges(this.handle, tables.mergeBytesPtr, tables.mergeOffsetsPtr, tables.mergeCount, badRule) as number;
@@ -110,7 +110,7 @@ export class NativeBpe {
   /** The model vocabulary's id of a token (as vocab files spell it). */
   modelTokenId(token: string): number | undefined {
     const bytes = new Uint8Array(token.length);
-    if (byteLevelDecodeInto(token, bytes, 0) <= 0) return undefined; // the native table holds no empty token
+    if (byteLevelDecodeInto(token, bytes, 0) <= 0) return undefined; // the WebAssembly table holds no empty token
     const ptr = this.unit.copyIn(bytes);
     try {
       const id = this.unit.exports.xl_tok_token_id(this.handle, ptr, bytes.length) as number;

@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tokenizer } from '../../src/index.ts';
-import { BYTE_TO_CHAR } from '../../src/tokenizer/byte_level.ts';
-import { readTokenizerJson } from '../../src/tokenizer/tokenizer_json.ts';
+import { BYTE_TO_CHAR } from '../../src/tokenizer/byte-level.ts';
+import { readTokenizerJson } from '../../src/tokenizer/tokenizer-json.ts';
 import { loadWasmUnit } from '../../src/wasm/unit.ts';
 import { corpus, loadPair, MODEL_DIRS, patchedModelDir, rustIds } from './reference.ts';
 
