@@ -1,12 +1,22 @@
 // Logprob shapes of API.md "Logprobs formats": chat's `content[]` entries and completions'
 // parallel arrays. Token strings come from the model's tokenizer.
-import type { GeneratedToken, TopLogprob } from '../../src/engine/types.ts';
+import type { GeneratedToken, InferenceEngine, TopLogprob } from '../../src/engine/types.ts';
 
 export interface TokenText {
   /** The token as text (a partial UTF-8 character shows as U+FFFD). */
   text(tokenId: number): string;
   /** The token's raw bytes: what `text` cannot show of a split character. */
   bytes(tokenId: number): Uint8Array;
+}
+
+/** The model's tokenizer as TokenText. */
+export function tokenText(engine: InferenceEngine): TokenText {
+  // A model's vocabulary may be padded past the tokenizer's: such ids have no text or bytes.
+  const known = (tokenId: number) => engine.tokenizer.idToToken(tokenId) !== undefined;
+  return {
+    text: (tokenId) => (known(tokenId) ? engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }) : ''),
+    bytes: (tokenId) => (known(tokenId) ? engine.tokenizer.tokenBytes(tokenId) : new Uint8Array()),
+  };
 }
 
 export interface ChatTokenLogprob {

@@ -5,9 +5,10 @@ import type { AppEnv } from '../env.ts';
 import { chatFormat } from '../format/chat.ts';
 import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
-import { imageChatPrompt } from '../media/chat-prompt.ts';
+import { imageChatPrompt } from '../prompt/image-chat-prompt.ts';
 import { chatGenerationRequest, chatRequestSchema } from '../protocol/chat.ts';
-import { chatPromptTokens, checkPromptLength, tokenText } from './prompt.ts';
+import { tokenText } from '../format/logprobs.ts';
+import { chatPromptTokens, checkPromptLength } from '../prompt/prompt-tokens.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {

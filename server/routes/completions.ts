@@ -7,7 +7,8 @@ import { completionFormat, type CompletionPrompt } from '../format/completion.ts
 import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
 import { completionGenerationRequest, completionRequestSchema, type CompletionRequest } from '../protocol/completions.ts';
-import { checkPromptLength, checkTokenIds, tokenText } from './prompt.ts';
+import { tokenText } from '../format/logprobs.ts';
+import { checkPromptLength, checkTokenIds } from '../prompt/prompt-tokens.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function completions(c: Context<AppEnv>): Promise<Response> {

@@ -3,9 +3,8 @@ import type { Context } from 'hono';
 import type { SampleMatch } from '../../src/engine/types.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import type { TokenText } from '../format/logprobs.ts';
+import { tokenText, type TokenText } from '../format/logprobs.ts';
 import { maxSampleLogprobs, sampleRequestSchema } from '../protocol/sample.ts';
-import { tokenText } from './prompt.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function sample(c: Context<AppEnv>): Promise<Response> {

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from '../protocol/tokenize.ts';
-import { chatPromptTokens } from './prompt.ts';
+import { chatPromptTokens } from '../prompt/prompt-tokens.ts';
 import { checkModel, parseBody } from './shared.ts';
 
 export async function tokenize(c: Context<AppEnv>): Promise<Response> {

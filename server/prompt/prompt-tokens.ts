@@ -1,7 +1,7 @@
-// Prompt building shared by the generation, tokenize and sample endpoints.
+// Prompt tokens shared by the generation and tokenize endpoints: the chat template's rendering,
+// and the checks a prompt passes before it reaches the engine.
 import type { InferenceEngine } from '../../src/engine/types.ts';
 import { ApiError } from '../errors.ts';
-import type { TokenText } from '../format/logprobs.ts';
 import { checkTextOnly, type ChatMessage } from '../protocol/chat.ts';
 
 /** The fields of a chat request that make its prompt. */
@@ -40,15 +40,6 @@ export function checkPromptLength(engine: InferenceEngine, tokens: readonly numb
       param,
     );
   }
-}
-
-export function tokenText(engine: InferenceEngine): TokenText {
-  // A model's vocabulary may be padded past the tokenizer's: such ids have no text or bytes.
-  const known = (tokenId: number) => engine.tokenizer.idToToken(tokenId) !== undefined;
-  return {
-    text: (tokenId) => (known(tokenId) ? engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }) : ''),
-    bytes: (tokenId) => (known(tokenId) ? engine.tokenizer.tokenBytes(tokenId) : new Uint8Array()),
-  };
 }
 
 /** Token-id prompts must name tokens the tokenizer knows (it decodes them for `echo`). */

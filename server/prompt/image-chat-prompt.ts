@@ -7,8 +7,8 @@ import { expandImagePads } from '../../src/vision/prompt-tokens.ts';
 import type { PreparedImage } from '../../src/vision/types.ts';
 import type { ServerConfig } from '../config.ts';
 import { ApiError } from '../errors.ts';
-import { chatPromptTokens, type ChatPromptFields } from '../routes/prompt.ts';
-import { mediaPolicy, prepareChatImages } from './chat-images.ts';
+import { chatPromptTokens, type ChatPromptFields } from './prompt-tokens.ts';
+import { mediaPolicy, prepareChatImages } from '../media/chat-images.ts';
 
 export async function imageChatPrompt(
   engine: InferenceEngine,
