@@ -2,7 +2,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { InferenceEngine } from '../src/engine/types.ts';
+import type { InferenceEngine } from '../src/index.ts';
 import type { Admission } from './admission.ts';
 import type { ServerConfig } from './config.ts';
 import type { AppEnv } from './env.ts';

@@ -1,7 +1,6 @@
 // `xllm serve` flags (API.md "Server flags"): kebab-case, with xLLM's snake_case spellings
 // (`--max_concurrent_requests`) as aliases, and `--flag value` or `--flag=value`.
-import type { RuntimeChoice } from '../src/engine/graph-session.ts';
-import type { Device } from '../src/engine/types.ts';
+import type { Device, RuntimeChoice } from '../src/index.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

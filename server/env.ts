@@ -1,5 +1,5 @@
 // The typed context every handler sees (`c.var`): no module globals.
-import type { InferenceEngine } from '../src/engine/types.ts';
+import type { InferenceEngine } from '../src/index.ts';
 import type { Admission } from './admission.ts';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';

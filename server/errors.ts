@@ -1,8 +1,7 @@
 // One error type for the whole HTTP layer, and the one place that turns any thrown value into
 // the OpenAI-shaped body of API.md ("Errors"). xLLM's status name stays in `code`.
 import { ZodError } from 'zod';
-import { EngineError, type EngineErrorCode } from '../src/engine/errors.ts';
-import { SamplingParamError } from '../src/sampling/params.ts';
+import { EngineError, SamplingParamError, type EngineErrorCode } from '../src/index.ts';
 
 export type ApiErrorCode =
   | 'INVALID_ARGUMENT'

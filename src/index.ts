@@ -1,4 +1,6 @@
-// The engine's public entry point.
+// The engine's public entry point: everything an embedder (and our own server/) uses. The
+// tokenizer alone is also reachable as `xllm-ts/tokenizer` (src/tokenizer/index.ts), which
+// loads no ONNX Runtime.
 export { Tokenizer, IncrementalDecoder } from './tokenizer/index.ts';
 export type { ChatMessage, ChatContentPart, ChatTemplateOptions, EncodeOptions, DecodeOptions } from './tokenizer/index.ts';
 export { Engine } from './engine/engine.ts';
@@ -22,7 +24,15 @@ export type {
   VisionInfo,
 } from './engine/types.ts';
 export type { Runtime, RuntimeChoice } from './engine/graph-session.ts';
-export { samplingParams, validateSamplingParams, type SamplingParams } from './sampling/params.ts';
+export { readManifest, type ModelManifest } from './model/manifest.ts';
+export {
+  samplingParams,
+  validateSamplingParams,
+  SamplingParamError,
+  MAX_STOP_STRINGS,
+  MAX_TOP_LOGPROBS,
+  type SamplingParams,
+} from './sampling/params.ts';
 export {
   VisionInputError,
   decodeImage,
@@ -31,6 +41,8 @@ export {
   expandImagePads,
   mropePositions,
   resolveImageUrl,
+  DEFAULT_MAX_IMAGE_BYTES,
+  DEFAULT_MEDIA_TIMEOUT_MS,
   type ImageProcessorConfig,
   type MediaPolicy,
   type PreparedImage,

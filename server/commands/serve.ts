@@ -2,8 +2,7 @@
 // SIGTERM/SIGINT (stop accepting, let in-flight requests finish by the deadline, cancel the rest).
 import { basename, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Engine } from '../../src/engine/engine.ts';
-import { readManifest } from '../../src/model/manifest.ts';
+import { Engine, readManifest } from '../../src/index.ts';
 import { Admission } from '../admission.ts';
 import { createApp } from '../app.ts';
 import { ConfigError, parseServeArgs, serveHelp, type ServerConfig } from '../config.ts';

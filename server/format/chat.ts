@@ -1,5 +1,5 @@
 // Chat wire format (API.md "Streaming", "Logprobs formats": chat).
-import type { FinishReason, GeneratedToken, Usage } from '../../src/engine/types.ts';
+import type { FinishReason, GeneratedToken, Usage } from '../../src/index.ts';
 import type { ChoiceState, ResponseFormat } from './format.ts';
 import { chatLogprobs, type TokenText } from './logprobs.ts';
 

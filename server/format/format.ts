@@ -1,6 +1,6 @@
 // The contract between the shared generation path and the two wire formats (chat and
 // completions): the path feeds engine events in, a format turns them into choice objects.
-import type { FinishReason, GeneratedToken, GenerationEvent, Usage } from '../../src/engine/types.ts';
+import type { FinishReason, GeneratedToken, GenerationEvent, Usage } from '../../src/index.ts';
 
 export interface ChoiceState {
   text: string;

@@ -1,6 +1,6 @@
 // Logprob shapes of API.md "Logprobs formats": chat's `content[]` entries and completions'
 // parallel arrays. Token strings come from the model's tokenizer.
-import type { GeneratedToken, InferenceEngine, TopLogprob } from '../../src/engine/types.ts';
+import type { GeneratedToken, InferenceEngine, TopLogprob } from '../../src/index.ts';
 
 export interface TokenText {
   /** The token as text (a partial UTF-8 character shows as U+FFFD). */

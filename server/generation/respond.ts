@@ -1,6 +1,6 @@
 // Streaming and non-streaming answers read the same tagged event stream: `collect` accumulates
 // it into one response body, `chunks` turns it into SSE chunk objects.
-import type { Usage } from '../../src/engine/types.ts';
+import type { Usage } from '../../src/index.ts';
 import type { ChoiceState, ResponseFormat } from '../format/format.ts';
 import type { TaggedEvent } from './run.ts';
 

@@ -1,7 +1,6 @@
 // One request, possibly a batch of prompts (completions), as one stream of engine events whose
 // choice indices are numbered across the batch: prompt p owns [p·k, (p+1)·k).
-import type { GenerationEvent, GenerationRequest, InferenceEngine } from '../../src/engine/types.ts';
-import type { PreparedImage } from '../../src/vision/types.ts';
+import type { GenerationEvent, GenerationRequest, InferenceEngine, PreparedImage } from '../../src/index.ts';
 import { mergeAsync } from './merge.ts';
 
 export type TaggedEvent = { prompt: number; event: GenerationEvent };

@@ -1,11 +1,16 @@
 // The images of a vlm chat request, ready for the engine: count limit, URL policy, decode,
 // Qwen2.5-VL preprocessing. Any bad image is a 400 naming the message part it came from.
-import type { ImageProcessorConfig } from '../../src/vision/config.ts';
-import { decodeImage } from '../../src/vision/decode.ts';
-import { VisionInputError } from '../../src/vision/errors.ts';
-import { preprocessImage } from '../../src/vision/preprocess.ts';
-import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MEDIA_TIMEOUT_MS, resolveImageUrl, type MediaPolicy } from '../../src/vision/resolve-url.ts';
-import type { PreparedImage } from '../../src/vision/types.ts';
+import {
+  DEFAULT_MAX_IMAGE_BYTES,
+  DEFAULT_MEDIA_TIMEOUT_MS,
+  VisionInputError,
+  decodeImage,
+  preprocessImage,
+  resolveImageUrl,
+  type ImageProcessorConfig,
+  type MediaPolicy,
+  type PreparedImage,
+} from '../../src/index.ts';
 import type { ServerConfig } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import { imageUrlParts, type ChatMessage } from '../protocol/chat.ts';

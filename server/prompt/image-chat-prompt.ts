@@ -1,10 +1,7 @@
 // The prompt of a vlm chat request: the chat template rendered with its image parts, the
 // images fetched and preprocessed, and each image's one `<|image_pad|>` expanded to the
 // tokens the image takes (the engine receives the prompt as the model sees it).
-import type { InferenceEngine, VisionInfo } from '../../src/engine/types.ts';
-import { VisionInputError } from '../../src/vision/errors.ts';
-import { expandImagePads } from '../../src/vision/prompt-tokens.ts';
-import type { PreparedImage } from '../../src/vision/types.ts';
+import { VisionInputError, expandImagePads, type InferenceEngine, type PreparedImage, type VisionInfo } from '../../src/index.ts';
 import type { ServerConfig } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import { chatPromptTokens, type ChatPromptFields } from './prompt-tokens.ts';

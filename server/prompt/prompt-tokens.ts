@@ -1,6 +1,6 @@
 // Prompt tokens shared by the generation and tokenize endpoints: the chat template's rendering,
 // and the checks a prompt passes before it reaches the engine.
-import type { InferenceEngine } from '../../src/engine/types.ts';
+import type { InferenceEngine } from '../../src/index.ts';
 import { ApiError } from '../errors.ts';
 import { checkTextOnly, type ChatMessage } from '../protocol/chat.ts';
 

@@ -1,7 +1,6 @@
 // POST /v1/chat/completions request schema (API.md "Chat and completions requests").
 import { z } from 'zod';
-import type { GenerationRequest } from '../../src/engine/types.ts';
-import { MAX_TOP_LOGPROBS, type SamplingParams } from '../../src/sampling/params.ts';
+import { MAX_TOP_LOGPROBS, type GenerationRequest, type SamplingParams } from '../../src/index.ts';
 import { ApiError } from '../errors.ts';
 import { bool, intAtLeast, intBetween, orNull } from './fields.ts';
 import { checkGeneration, generationFields, toGenerationRequest } from './generation.ts';

@@ -2,8 +2,7 @@
 // one place that maps them onto the engine's GenerationRequest (user value → server default →
 // spec default).
 import { z } from 'zod';
-import type { GenerationRequest } from '../../src/engine/types.ts';
-import { MAX_STOP_STRINGS, type SamplingParams } from '../../src/sampling/params.ts';
+import { MAX_STOP_STRINGS, type GenerationRequest, type SamplingParams } from '../../src/index.ts';
 import { between, bool, intAtLeast, intBetween, orNull, requestIdField, requiredString, tokenIds } from './fields.ts';
 
 /** Choices per request are bounded so one request cannot queue thousands of sequences. */

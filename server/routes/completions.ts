@@ -1,6 +1,6 @@
 // POST /v1/completions: validate → tokenize each prompt → shared generation path.
 import type { Context } from 'hono';
-import type { InferenceEngine } from '../../src/engine/types.ts';
+import type { InferenceEngine } from '../../src/index.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { completionFormat, type CompletionPrompt } from '../format/completion.ts';

@@ -1,6 +1,6 @@
 // POST /v1/sample (API.md "/v1/sample"): top-k next-token logprobs at each selector match.
 import type { Context } from 'hono';
-import type { SampleMatch } from '../../src/engine/types.ts';
+import type { SampleMatch } from '../../src/index.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { tokenText, type TokenText } from '../format/logprobs.ts';

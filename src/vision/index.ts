@@ -5,4 +5,4 @@ export { loadImageProcessorConfig, type ImageProcessorConfig } from './config.ts
 export { decodeImage } from './decode.ts';
 export { preprocessImage } from './preprocess.ts';
 export { expandImagePads, mropePositions } from './prompt-tokens.ts';
-export { resolveImageUrl, type MediaPolicy } from './resolve-url.ts';
+export { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MEDIA_TIMEOUT_MS, resolveImageUrl, type MediaPolicy } from './resolve-url.ts';
