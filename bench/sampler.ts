@@ -62,14 +62,14 @@ function timePerRow(repeats: number, rows: number, run: () => void): { median: n
 }
 
 const sampler = await Sampler.create(VOCAB, 16);
-const params = samplingParams({ topP: TOP_P, topLogprobs: TOP_N, seed: 1 });
+const params = samplingParams({ topP: TOP_P, seed: 1 });
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`log-softmax + top-${TOP_N} + top-p ${TOP_P} sampling, vocab ${VOCAB}, ms per row (median / best); ${cpus().length} cores, load average ${load()}`);
 console.log('shape   batch   wasm median   wasm best   plain TS median   plain/wasm (medians)');
 for (const peaked of [true, false]) {
   for (const batch of [1, 16]) {
     const logits = makeRows(batch, peaked);
-    const rows: SampleRow[] = Array.from({ length: batch }, () => ({ params, promptTokens: [], outputTokens: [], rng: seedRng(1) }));
+    const rows: SampleRow[] = Array.from({ length: batch }, () => ({ params, promptTokens: [], outputTokens: [], rng: seedRng(1), topN: TOP_N }));
     const wasm = timePerRow(60, batch, () => {
       sampler.logitsView(batch).set(logits);
       sampler.sample(rows);

@@ -95,7 +95,7 @@ export function toGenerationRequest(
   const width = body.beam_width ?? 1;
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   return {
-    sampling: toSamplingParams(body, logprobs.logprobs ?? 0, defaults),
+    sampling: toSamplingParams(body, defaults),
     maxTokens,
     stop: stop && stop.length > 0 ? stop : undefined,
     stopTokenIds: orNull(body.stop_token_ids),
@@ -113,7 +113,7 @@ export function toGenerationRequest(
   };
 }
 
-function toSamplingParams(body: GenerationFields, topLogprobs: number, defaults: Partial<SamplingParams>): SamplingParams {
+function toSamplingParams(body: GenerationFields, defaults: Partial<SamplingParams>): SamplingParams {
   const bias = body.logit_bias ? Object.entries(body.logit_bias).map(([token, value]) => [Number(token), value] as const) : undefined;
   return {
     temperature: body.temperature ?? defaults.temperature ?? 1,
@@ -125,6 +125,5 @@ function toSamplingParams(body: GenerationFields, topLogprobs: number, defaults:
     repetitionPenalty: body.repetition_penalty ?? defaults.repetitionPenalty ?? 1,
     logitBias: bias ? new Map(bias) : (defaults.logitBias ?? new Map()),
     seed: body.seed ?? defaults.seed,
-    topLogprobs,
   };
 }

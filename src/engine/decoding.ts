@@ -1,23 +1,14 @@
 // The engine's one door to the decoding core (src/sampling, C in WebAssembly): the logits
 // buffer ONNX Runtime writes into, sampling, top logprobs and the beam step.
 import { beamStep, type BeamSurvivor } from '../sampling/beam.ts';
-import type { SamplingParams } from '../sampling/params.ts';
 import { seedRng, type RngState } from '../sampling/rng.ts';
-import { Sampler } from '../sampling/sampler.ts';
+import { Sampler, type SampleRow } from '../sampling/sampler.ts';
 import type { TopLogprob } from './types.ts';
 
 export type Rng = RngState;
 
-export interface SamplingRow {
-  /** Logits row of the buffer. */
-  row: number;
-  params: SamplingParams;
-  promptTokens: number[];
-  outputTokens: number[];
-  rng: Rng;
-  topN: number;
-  withLogprob: boolean;
-}
+/** A row of a step: which logits row, and how to draw from it. */
+export type SamplingRow = SampleRow & { row: number };
 
 export interface BeamInput {
   beams: Array<{ score: number; finished: boolean; length: number; row: number | undefined }>;
@@ -47,11 +38,7 @@ export class Decoding {
   }
 
   sample(rows: SamplingRow[]): Array<{ token: number; logprob: number; top: TopLogprob[] }> {
-    return rows.map((r) => {
-      const params = r.params.topLogprobs === r.topN ? r.params : { ...r.params, topLogprobs: r.topN };
-      const [result] = this.sampler.sample([{ row: r.row, params, promptTokens: r.promptTokens, outputTokens: r.outputTokens, rng: r.rng, withLogprob: r.withLogprob }]);
-      return { token: result.token, logprob: result.logprob, top: toTop(result.top) };
-    });
+    return this.sampler.sample(rows).map((result) => ({ token: result.token, logprob: result.logprob, top: toTop(result.top) }));
   }
 
   /** Top n of the raw log_softmax of a row, highest first. */

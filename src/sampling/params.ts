@@ -18,8 +18,6 @@ export interface SamplingParams {
   logitBias: ReadonlyMap<number, number>;
   /** Without a seed the request gets a random one. */
   seed?: number;
-  /** Raw top logprobs reported per sampled token, 0..20. */
-  topLogprobs: number;
 }
 
 export const MAX_TOP_LOGPROBS = 20;
@@ -35,7 +33,6 @@ export const DEFAULT_SAMPLING_PARAMS: Readonly<SamplingParams> = Object.freeze({
   frequencyPenalty: 0,
   repetitionPenalty: 1,
   logitBias: new Map<number, number>(),
-  topLogprobs: 0,
 });
 
 /** A sampling parameter out of range; `param` is its API (snake_case) name. */
@@ -68,12 +65,6 @@ export function validateSamplingParams(p: SamplingParams, vocabSize?: number): v
     p.repetitionPenalty,
     p.repetitionPenalty > 0 && Number.isFinite(p.repetitionPenalty),
     'a finite number > 0',
-  );
-  requireRange(
-    'top_logprobs',
-    p.topLogprobs,
-    Number.isInteger(p.topLogprobs) && p.topLogprobs >= 0 && p.topLogprobs <= MAX_TOP_LOGPROBS,
-    `an integer between 0 and ${MAX_TOP_LOGPROBS}`,
   );
   if (p.seed !== undefined) requireRange('seed', p.seed, Number.isSafeInteger(p.seed), 'a safe integer');
   for (const [token, bias] of p.logitBias) {

@@ -21,6 +21,8 @@ export interface SampleRow {
   outputTokens: ArrayLike<number>;
   /** The request's generator, advanced in place by the draw. */
   rng: RngState;
+  /** Raw top logprobs to report, 0..20 (default 0). */
+  topN?: number;
   /** Report the drawn token's logprob (default true); without it and without top logprobs no log-softmax is computed. */
   withLogprob?: boolean;
 }
@@ -166,13 +168,15 @@ export class Sampler {
   private sampleRow(index: number, row: SampleRow): RowResult {
     this.checkRow(index);
     if (!(row.rng instanceof Uint32Array) || row.rng.length !== 4) throw new Error(`sampler: row ${index} needs a 4-word rng state`);
+    const topN = row.topN ?? 0;
+    if (!Number.isInteger(topN) || topN < 0 || topN > MAX_TOP_LOGPROBS) throw new Error(`sampler: top-n must be 0..${MAX_TOP_LOGPROBS}, got ${topN}`);
     const layout = new Layout();
     const staged = this.stageInputs(layout, row);
     const resultAt = layout.take(RESULT_BYTES);
     const base = this.arena.reserve(layout.size);
     this.writeInputs(base, staged, row, row.rng);
     checkStatus(
-      this.unit.exports.xl_sampler_sample(this.handle, index, base + staged.paramsAt, row.params.topLogprobs, row.withLogprob === false ? 0 : 1, base + resultAt),
+      this.unit.exports.xl_sampler_sample(this.handle, index, base + staged.paramsAt, topN, row.withLogprob === false ? 0 : 1, base + resultAt),
       `sampler: row ${index}`,
     );
     const memory = this.unit.memory.buffer;

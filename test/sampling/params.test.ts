@@ -15,7 +15,7 @@ function paramOf(fn: () => unknown): string | undefined {
 test('defaults are valid and off', () => {
   const p = samplingParams();
   // Off means: the plain softmax, no truncation, no penalties (vLLM's defaults).
-  const off = { temperature: 1, topP: 1, topK: -1, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, logitBias: [], topLogprobs: 0 };
+  const off = { temperature: 1, topP: 1, topK: -1, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, logitBias: [] };
   assert.equal({ ...p, logitBias: [...p.logitBias] }, off);
 });
 
@@ -31,7 +31,6 @@ test('out-of-range values are rejected naming the API parameter', () => {
     [{ presencePenalty: 2.1 }, 'presence_penalty'],
     [{ frequencyPenalty: -3 }, 'frequency_penalty'],
     [{ repetitionPenalty: 0 }, 'repetition_penalty'],
-    [{ topLogprobs: 21 }, 'top_logprobs'],
     [{ seed: 1.5 }, 'seed'],
     [{ logitBias: new Map([[-1, 1]]) }, 'logit_bias'],
     [{ logitBias: new Map([[3, 101]]) }, 'logit_bias'],

@@ -89,6 +89,7 @@ test('bad inputs are errors naming the problem', async () => {
   assert.throws(() => s.sample([{ row: 2, params, promptTokens: [], outputTokens: [], rng }]), /outside the buffer/);
   const three = { params, promptTokens: [], outputTokens: [], rng };
   assert.throws(() => s.sample([three, three, three]), /3 rows requested/);
+  assert.throws(() => s.sample([{ ...three, topN: 21 }]), /top-n must be 0..20, got 21/);
   view[5] = NaN;
   assert.throws(() => s.sample([three]), /NaN/);
   view.fill(0);
