@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MAX_TOP_LOGPROBS, type GenerationRequest, type SamplingParams } from '../../src/index.ts';
 import { ApiError } from '../errors.ts';
 import { bool, intAtLeast, intBetween, orNull } from './fields.ts';
-import { checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
+import { checkBeamCandidates, checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string({ error: 'text must be a string' }) });
 const imagePart = z.object({
@@ -37,9 +37,7 @@ export const chatRequestSchema = z
     if (body.top_logprobs != null && body.logprobs !== true && !beam) {
       ctx.addIssue({ code: 'custom', path: ['top_logprobs'], message: 'top_logprobs requires logprobs to be true' });
     }
-    if (beam && body.top_logprobs === 0) {
-      ctx.addIssue({ code: 'custom', path: ['top_logprobs'], message: 'top_logprobs sets the beam candidates and must be at least 1' });
-    }
+    checkBeamCandidates(body, 'top_logprobs', body.top_logprobs, ctx);
   });
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;

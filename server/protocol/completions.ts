@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { MAX_TOP_LOGPROBS, type GenerationRequest, type SamplingParams } from '../../src/index.ts';
 import { bool, intBetween, orNull, tokenIds } from './fields.ts';
-import { checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
+import { checkBeamCandidates, checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
 
 export const maxBatchPrompts = 64;
 
@@ -25,9 +25,7 @@ export const completionRequestSchema = z
   })
   .superRefine((body, ctx) => {
     checkGeneration(body, ctx);
-    if ((body.beam_width ?? 1) > 1 && body.logprobs === 0) {
-      ctx.addIssue({ code: 'custom', path: ['logprobs'], message: 'logprobs sets the beam candidates and must be at least 1' });
-    }
+    checkBeamCandidates(body, 'logprobs', body.logprobs, ctx);
   });
 
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;

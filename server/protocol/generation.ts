@@ -76,6 +76,16 @@ export function checkGeneration(body: GenerationFields, ctx: z.RefinementCtx): v
   }
 }
 
+/**
+ * With beam search, the endpoint's logprobs field (chat `top_logprobs`, completions numeric
+ * `logprobs`) sets the candidates per beam (API.md "Beam search"), so 0 is refused there.
+ */
+export function checkBeamCandidates(body: GenerationFields, field: string, candidates: number | null | undefined, ctx: z.RefinementCtx): void {
+  if ((body.beam_width ?? 1) > 1 && candidates === 0) {
+    ctx.addIssue({ code: 'custom', path: [field], message: `${field} sets the beam candidates and must be at least 1` });
+  }
+}
+
 /** What the endpoint decided about logprobs: top-N to return, and beam candidates. */
 export interface LogprobChoice {
   /** Top logprobs per generated token; undefined = none. */

@@ -54,6 +54,7 @@ test('out-of-range and ill-typed fields are rejected naming the param', () => {
     [{ logit_bias: { '1': 101 } }, 'logit_bias.1', /between -100 and 100/],
     [{ top_logprobs: 3 }, 'top_logprobs', /requires logprobs to be true/],
     [{ logprobs: true, top_logprobs: 21 }, 'top_logprobs', /between 0 and 20/],
+    [{ beam_width: 2, top_logprobs: 0 }, 'top_logprobs', /top_logprobs sets the beam candidates and must be at least 1/],
     [{ messages: [] }, 'messages', /must not be empty/],
     [{ messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role', /role must be one of/],
     [{ messages: [{ role: 'user', content: 3 }] }, 'messages[0].content', /content must be a string or an array/],
