@@ -26,7 +26,7 @@ export class TextOutput {
   push(tokenId: number): { text: string; stopped: boolean } {
     // The model's vocabulary may be padded past the tokenizer's: such ids decode to nothing,
     // as in Hugging Face's decode.
-    if (this.tokenizer.idToToken(tokenId) === undefined) return { text: '', stopped: false };
+    if (!this.tokenizer.hasId(tokenId)) return { text: '', stopped: false };
     const text = this.decoder.push(tokenId);
     return this.stops ? this.stops.push(text) : { text, stopped: false };
   }

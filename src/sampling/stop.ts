@@ -20,7 +20,7 @@ export interface StopPush {
 }
 
 const utf8 = new TextEncoder();
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // a leading U+FEFF is output text
 
 export class StopMatcher {
   private readonly stopBytes: Uint8Array;

@@ -3,7 +3,8 @@
 import type { Vocabulary } from './vocabulary.ts';
 
 export class IncrementalDecoder {
-  private readonly utf8 = new TextDecoder('utf-8');
+  /** ignoreBOM: a leading U+FEFF is text (tokenizer.ts). */
+  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
   constructor(
     private readonly vocab: Vocabulary,

@@ -36,7 +36,7 @@ const JSON_STOPPED = 8;
 
 const PROBLEM = { vocabId: 1, vocabNotByteLevel: 2, vocabIdTwice: 3, vocabIdTooLarge: 4, merge: 5 } as const;
 
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** The C tables read from one tokenizer.json, alive in wasm memory until free(). */
 export class WasmTables {

@@ -48,7 +48,8 @@ function tokenContent(value: unknown): string | undefined {
   return undefined;
 }
 
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: a leading U+FEFF is text, kept as Hugging Face's decode keeps it.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class Tokenizer {
   readonly vocabSize: number;
@@ -160,6 +161,11 @@ export class Tokenizer {
   tokenBytes(id: number): Uint8Array {
     if (!this.vocab.has(id)) throw new Error(`tokenBytes: unknown token id ${id}`);
     return this.vocab.bytes(id).slice();
+  }
+
+  /** Whether `id` names a token (ids past the vocabulary, and holes in it, do not). */
+  hasId(id: number): boolean {
+    return this.vocab.has(id);
   }
 
   idToToken(id: number): string | undefined {

@@ -27,6 +27,20 @@ for (const name of Object.keys(MODEL_DIRS)) {
     }
   });
 
+  test(`${name}: a leading BOM (U+FEFF) is text: ids, decode and streamed decode match the Rust tokenizer`, async () => {
+    const { ours, rust } = pairs[name];
+    const texts = ['\uFEFF', '\uFEFFhello', '\uFEFF\uFEFF two', 'a\uFEFFb', '\uFEFF<|im_start|>user', '\uFEFFe\u0301 café', '\uFEFF中文'];
+    for (const text of texts) {
+      const ids = ours.encode(text, { addSpecialTokens: false });
+      assert.equal(ids, await rustIds(rust, text, false), JSON.stringify(text));
+      const expected = await rust.decode(ids, false);
+      assert.ok(expected.startsWith(text[0]), 'the reference keeps the BOM');
+      assert.is(ours.decode(ids), expected, JSON.stringify(text));
+      const stream = ours.createDecoder();
+      assert.is(ids.map((id) => stream.push(id)).join('') + stream.flush(), expected, `streamed ${JSON.stringify(text)}`);
+    }
+  });
+
   test(`${name}: decode(encode(s)) gives back the (normalized, well-formed) text`, () => {
     const { ours } = pairs[name];
     for (const text of corpus) {
