@@ -62,6 +62,10 @@ export function paramOfPath(path: ReadonlyArray<PropertyKey>): string {
 export function fromZodError(error: ZodError): ApiError {
   const issue = error.issues[0];
   if (!issue) return new ApiError(400, 'INVALID_ARGUMENT', 'Invalid request body');
+  if (issue.code === 'unrecognized_keys') {
+    const param = paramOfPath([...issue.path, issue.keys[0]!]);
+    return new ApiError(400, 'INVALID_ARGUMENT', `${param} is not a field this server implements; it is refused rather than ignored`, param);
+  }
   const param = paramOfPath(issue.path);
   // Our schemas write messages that already name the field; zod's generic ones do not.
   const message = param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message;

@@ -4,6 +4,7 @@
 export { Tokenizer, IncrementalDecoder } from './tokenizer/index.ts';
 export type { ChatMessage, ChatContentPart, ChatTemplateOptions, EncodeOptions, DecodeOptions } from './tokenizer/index.ts';
 export { Engine } from './engine/engine.ts';
+export { MAX_SAMPLE_LOGPROBS } from './engine/validate.ts';
 export { EngineError, type EngineErrorCode } from './engine/errors.ts';
 export type {
   BeamParams,

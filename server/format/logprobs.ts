@@ -12,7 +12,7 @@ export interface TokenText {
 /** The model's tokenizer as TokenText. */
 export function tokenText(engine: InferenceEngine): TokenText {
   // A model's vocabulary may be padded past the tokenizer's: such ids have no text or bytes.
-  const known = (tokenId: number) => engine.tokenizer.idToToken(tokenId) !== undefined;
+  const known = (tokenId: number) => engine.tokenizer.hasId(tokenId);
   return {
     text: (tokenId) => (known(tokenId) ? engine.tokenizer.decode([tokenId], { skipSpecialTokens: false }) : ''),
     bytes: (tokenId) => (known(tokenId) ? engine.tokenizer.tokenBytes(tokenId) : new Uint8Array()),

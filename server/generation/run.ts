@@ -11,12 +11,12 @@ export interface GenerationPlan {
   /** Token ids with image pads expanded, and the images (vlm chat) in pad order. */
   prompts: ReadonlyArray<{ tokens: number[]; images?: PreparedImage[] }>;
   request: Omit<GenerationRequest, 'requestId' | 'promptTokens'>;
-  /** Choices each prompt yields: the beam width, else n. */
+  /** Choices each prompt yields: n (beam search: the beams returned, by default all). */
   choicesPerPrompt: number;
 }
 
 export function choicesPerPrompt(request: Omit<GenerationRequest, 'requestId' | 'promptTokens'>): number {
-  return request.beam?.width ?? request.n ?? 1;
+  return request.n ?? request.beam?.width ?? 1;
 }
 
 export function runGeneration(engine: InferenceEngine, plan: GenerationPlan, signal: AbortSignal): AsyncIterable<TaggedEvent> {

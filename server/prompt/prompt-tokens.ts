@@ -42,9 +42,9 @@ export function checkPromptLength(engine: InferenceEngine, tokens: readonly numb
   }
 }
 
-/** Token-id prompts must name tokens the tokenizer knows (it decodes them for `echo`). */
+/** Token ids must name tokens the tokenizer knows: it decodes them (`echo`, /detokenize). */
 export function checkTokenIds(engine: InferenceEngine, tokens: readonly number[], param: string): void {
-  const bad = tokens.findIndex((id) => id >= engine.tokenizer.vocabSize);
+  const bad = tokens.findIndex((id) => !engine.tokenizer.hasId(id));
   if (bad >= 0) {
     throw new ApiError(400, 'INVALID_ARGUMENT', `token id ${tokens[bad]} is outside the vocabulary (0..${engine.tokenizer.vocabSize - 1})`, `${param}[${bad}]`);
   }

@@ -5,16 +5,20 @@ import { ApiError } from '../errors.ts';
 import { bool, intAtLeast, intBetween, orNull } from './fields.ts';
 import { checkBeamCandidates, checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
 
-const textPart = z.object({ type: z.literal('text'), text: z.string({ error: 'text must be a string' }) });
-const imagePart = z.object({
+const textPart = z.strictObject({ type: z.literal('text'), text: z.string({ error: 'text must be a string' }) });
+const imagePart = z.strictObject({
   type: z.literal('image_url'),
-  image_url: z.object({ url: z.string({ error: 'image_url.url must be a string' }) }),
+  image_url: z.strictObject({
+    url: z.string({ error: 'image_url.url must be a string' }),
+    // OpenAI's resolution hint; images are always taken at the model's own resolution.
+    detail: z.literal('auto', { error: 'image_url.detail: only "auto" is supported (images are taken at the model\'s own resolution)' }).nullish(),
+  }),
 });
 const contentPart = z.discriminatedUnion('type', [textPart, imagePart], {
   error: 'content parts must be {"type":"text","text":…} or {"type":"image_url","image_url":{"url":…}}',
 });
 
-const message = z.object({
+const message = z.strictObject({
   role: z.enum(['system', 'user', 'assistant', 'tool'], { error: 'role must be one of system, user, assistant, tool' }),
   content: z.union([z.string(), z.array(contentPart)], { error: 'content must be a string or an array of parts' }),
   name: z.string().nullish(),
@@ -23,7 +27,7 @@ const message = z.object({
 export type ChatMessage = z.infer<typeof message>;
 
 export const chatRequestSchema = z
-  .object({
+  .strictObject({
     ...generationFields,
     messages: z.array(message, { error: 'messages must be an array of messages' }).min(1, 'messages must not be empty'),
     max_completion_tokens: intAtLeast('max_completion_tokens', 1).nullish(),

@@ -7,7 +7,7 @@ import { checkBeamCandidates, checkGeneration, generationFields, toGenerationReq
 export const maxBatchPrompts = 64;
 
 export const completionRequestSchema = z
-  .object({
+  .strictObject({
     ...generationFields,
     prompt: z.union(
       [

@@ -31,6 +31,13 @@ export function tokenIds(name: string) {
 /** A caller-chosen id for the response and its `x-request-id`. */
 export const requestIdField = z.string({ error: 'request_id must be a string' }).min(1).max(256, 'request_id is longer than 256 characters').nullish();
 
+/** xLLM's caller-chosen id: echoed like request_id (which wins when both are given). */
+export const serviceRequestIdField = z
+  .string({ error: 'service_request_id must be a string' })
+  .min(1)
+  .max(256, 'service_request_id is longer than 256 characters')
+  .nullish();
+
 /** `null` means "not given", like a missing field. */
 export function orNull<T>(value: T | null | undefined): T | undefined {
   return value ?? undefined;

@@ -3,10 +3,12 @@
 // spec default).
 import { z } from 'zod';
 import { MAX_STOP_STRINGS, type GenerationRequest, type SamplingParams } from '../../src/index.ts';
-import { between, bool, intAtLeast, intBetween, orNull, requestIdField, requiredString, tokenIds } from './fields.ts';
+import { between, bool, intAtLeast, intBetween, orNull, requestIdField, requiredString, serviceRequestIdField, tokenIds } from './fields.ts';
 
 /** Choices per request are bounded so one request cannot queue thousands of sequences. */
 export const maxChoices = 128;
+
+const stopString = z.string().min(1, 'stop strings must not be empty');
 
 export const generationFields = {
   model: requiredString('model'),
@@ -30,7 +32,7 @@ export const generationFields = {
     .nullish(),
   seed: z.int({ error: 'seed must be an integer' }).nullish(),
   stop: z
-    .union([z.string(), z.array(z.string())], { error: 'stop must be a string or an array of strings' })
+    .union([stopString, z.array(stopString)], { error: 'stop must be a string or an array of strings' })
     .refine((stop) => typeof stop === 'string' || stop.length <= MAX_STOP_STRINGS, `stop holds at most ${MAX_STOP_STRINGS} strings`)
     .nullish(),
   stop_token_ids: tokenIds('stop_token_ids').nullish(),
@@ -38,14 +40,30 @@ export const generationFields = {
   include_stop_str_in_output: bool('include_stop_str_in_output').nullish(),
   skip_special_tokens: bool('skip_special_tokens').nullish(),
   n: intBetween('n', 1, maxChoices).nullish(),
+  /** xLLM's name for the choices returned: n's synonym, or the beams returned with beam search. */
+  num_return_sequences: intBetween('num_return_sequences', 1, maxChoices).nullish(),
   best_of: intBetween('best_of', 1, maxChoices).nullish(),
   stream: bool('stream').nullish(),
   stream_options: z
-    .object({ include_usage: bool('stream_options.include_usage').nullish() }, { error: 'stream_options must be an object' })
+    .strictObject({ include_usage: bool('stream_options.include_usage').nullish() }, { error: 'stream_options must be an object' })
     .nullish(),
   beam_width: intBetween('beam_width', 1, maxChoices).nullish(),
   length_penalty: z.number({ error: 'length_penalty must be a number' }).nullish(),
   request_id: requestIdField,
+  service_request_id: serviceRequestIdField,
+  /** OpenAI's end-user id: metadata for the caller, with no effect on the output. */
+  user: z.string({ error: 'user must be a string' }).nullish(),
+  /** Only plain text until structured output exists; any other format is refused, never ignored. */
+  response_format: z
+    .strictObject(
+      {
+        type: z.string({ error: 'response_format.type must be a string' }).refine((type) => type === 'text', {
+          error: (issue) => `response_format.type ${JSON.stringify(issue.input)} is not supported: this server only produces plain text (type "text")`,
+        }),
+      },
+      { error: 'response_format must be an object like {"type": "text"}' },
+    )
+    .nullish(),
   add_special_tokens: bool('add_special_tokens').nullish(),
   logit_bias: z
     .record(z.string(), between('logit_bias values', -100, 100), { error: 'logit_bias must be an object of token id → bias' })
@@ -57,13 +75,20 @@ type GenerationFields = z.infer<z.ZodObject<typeof generationFields>>;
 
 /** Cross-field rules shared by both endpoints; each issue names the field to fix. */
 export function checkGeneration(body: GenerationFields, ctx: z.RefinementCtx): void {
-  const n = body.n ?? 1;
+  const n = body.n ?? body.num_return_sequences ?? 1;
   const beam = (body.beam_width ?? 1) > 1;
+  const returned = body.num_return_sequences;
+  if (returned != null && !beam && body.n != null && body.n !== returned) {
+    ctx.addIssue({ code: 'custom', path: ['num_return_sequences'], message: `num_return_sequences (${returned}) and n (${body.n}) disagree` });
+  }
+  if (returned != null && beam && returned > body.beam_width!) {
+    ctx.addIssue({ code: 'custom', path: ['num_return_sequences'], message: `num_return_sequences must be at most beam_width (${body.beam_width})` });
+  }
   if (body.best_of != null && body.best_of < n) {
     ctx.addIssue({ code: 'custom', path: ['best_of'], message: `best_of must be at least n (${n})` });
   }
-  if (beam && n > 1) {
-    ctx.addIssue({ code: 'custom', path: ['n'], message: 'n must be 1 with beam search: beam_width choices are returned' });
+  if (beam && (body.n ?? 1) > 1) {
+    ctx.addIssue({ code: 'custom', path: ['n'], message: 'n must be 1 with beam search: beam_width choices are returned (num_return_sequences picks fewer)' });
   }
   if (beam && (body.best_of ?? 1) > 1) {
     ctx.addIssue({ code: 'custom', path: ['best_of'], message: 'best_of cannot be combined with beam search (beam_width > 1)' });
@@ -112,7 +137,8 @@ export function toGenerationRequest(
     ignoreEos: orNull(body.ignore_eos),
     includeStopStrInOutput: orNull(body.include_stop_str_in_output),
     skipSpecialTokens: body.skip_special_tokens ?? true,
-    n: body.n ?? 1,
+    // Beam search returns num_return_sequences beams (default: all of them); sampling returns n.
+    n: width > 1 ? orNull(body.num_return_sequences) : (body.n ?? body.num_return_sequences ?? 1),
     bestOf: orNull(body.best_of),
     logprobs: logprobs.logprobs,
     promptLogprobs: logprobs.promptLogprobs,

@@ -1,22 +1,23 @@
 // POST /v1/sample request schema, with the exact validation messages of API.md "/v1/sample".
 import { z } from 'zod';
-import { requestIdField, requiredString } from './fields.ts';
+import { MAX_SAMPLE_LOGPROBS } from '../../src/index.ts';
+import { requestIdField, requiredString, serviceRequestIdField } from './fields.ts';
 
-export const maxSampleLogprobs = 5;
-const logprobsMessage = `logprobs must be between 1 and ${maxSampleLogprobs}`;
+const logprobsMessage = `logprobs must be between 1 and ${MAX_SAMPLE_LOGPROBS}`;
 
-export const sampleRequestSchema = z.object({
+export const sampleRequestSchema = z.strictObject({
   model: requiredString('model'),
   prompt: requiredString('prompt'),
-  selector: z.object(
+  selector: z.strictObject(
     {
       type: z.literal('literal', { error: 'selector.type must be literal' }),
       value: requiredString('selector.value'),
     },
     { error: (issue) => (issue.input === undefined ? 'selector is required' : 'selector must be an object') },
   ),
-  logprobs: z.int({ error: logprobsMessage }).min(1, logprobsMessage).max(maxSampleLogprobs, logprobsMessage).nullish(),
+  logprobs: z.int({ error: logprobsMessage }).min(1, logprobsMessage).max(MAX_SAMPLE_LOGPROBS, logprobsMessage).nullish(),
   request_id: requestIdField,
+  service_request_id: serviceRequestIdField,
 });
 
 export type SampleRequestBody = z.infer<typeof sampleRequestSchema>;

@@ -4,7 +4,7 @@ import { bool, requiredString, tokenIds } from './fields.ts';
 import { chatRequestSchema } from './chat.ts';
 
 export const tokenizeRequestSchema = z
-  .object({
+  .strictObject({
     model: requiredString('model'),
     prompt: z.string({ error: 'prompt must be a string' }).nullish(),
     messages: chatRequestSchema.shape.messages.nullish(),
@@ -17,7 +17,7 @@ export const tokenizeRequestSchema = z
     }
   });
 
-export const detokenizeRequestSchema = z.object({
+export const detokenizeRequestSchema = z.strictObject({
   model: requiredString('model'),
   tokens: tokenIds('tokens'),
 });

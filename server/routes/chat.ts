@@ -17,7 +17,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const engine = c.var.engine;
   const request = chatGenerationRequest(body, engine.samplingDefaults);
   const vision = c.var.config.backend === 'vlm' ? engine.vision : null;
-  const id = useRequestId(c, body.request_id, 'chatcmpl');
+  const id = useRequestId(c, body.request_id ?? body.service_request_id, 'chatcmpl');
   return serveGeneration(c, async () => {
     const prompt = vision
       ? await imageChatPrompt(engine, vision, c.var.config, body)

@@ -17,7 +17,7 @@ export async function completions(c: Context<AppEnv>): Promise<Response> {
   if (c.var.config.backend !== 'llm') throw new ApiError(404, 'UNKNOWN', '/v1/completions is only available on the llm backend (the vlm backend serves chat only).');
   const engine = c.var.engine;
   const request = completionGenerationRequest(body, engine.samplingDefaults);
-  const id = useRequestId(c, body.request_id, 'cmpl');
+  const id = useRequestId(c, body.request_id ?? body.service_request_id, 'cmpl');
   return serveGeneration(c, () => {
     const prompts = tokenizePrompts(engine, body);
     prompts.forEach((prompt, p) => checkPromptLength(engine, prompt.tokens, prompts.length > 1 ? `prompt[${p}]` : 'prompt'));

@@ -1,17 +1,17 @@
 // POST /v1/sample (API.md "/v1/sample"): top-k next-token logprobs at each selector match.
 import type { Context } from 'hono';
-import type { SampleMatch } from '../../src/index.ts';
+import { MAX_SAMPLE_LOGPROBS, type SampleMatch } from '../../src/index.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { tokenText, type TokenText } from '../format/logprobs.ts';
-import { maxSampleLogprobs, sampleRequestSchema } from '../protocol/sample.ts';
+import { sampleRequestSchema } from '../protocol/sample.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function sample(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, sampleRequestSchema);
   const model = checkModel(c, body.model);
   if (c.var.config.backend !== 'llm') throw new ApiError(404, 'UNKNOWN', '/v1/sample is only available on the llm backend.');
-  const id = useRequestId(c, body.request_id, 'sample');
+  const id = useRequestId(c, body.request_id ?? body.service_request_id, 'sample');
   const engine = c.var.engine;
   const ticket = c.var.admission.enter();
   try {
@@ -19,7 +19,7 @@ export async function sample(c: Context<AppEnv>): Promise<Response> {
       requestId: c.var.internalId,
       prompt: body.prompt,
       selector: body.selector.value,
-      logprobs: body.logprobs ?? maxSampleLogprobs,
+      logprobs: body.logprobs ?? MAX_SAMPLE_LOGPROBS,
     });
     const choices = result.matches.map((match, index) => sampleChoice(match, index, tokenText(engine)));
     const withLogprobs = result.matches.filter((match) => match.top.length > 0).length;

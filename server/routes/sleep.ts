@@ -7,7 +7,7 @@ import { checkModel, parseBody } from './shared.ts';
 
 export async function sleep(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, sleepRequestSchema, true);
-  checkModel(c, body.model);
+  checkModel(c, body.model ?? body.model_id);
   const admission = c.var.admission;
   if (admission.count > 0) {
     throw new ApiError(409, 'FAILED_PRECONDITION', `Cannot sleep while ${admission.count} request(s) are in flight.`);
@@ -15,7 +15,7 @@ export async function sleep(c: Context<AppEnv>): Promise<Response> {
   // Closed to new requests before the engine starts releasing memory.
   admission.sleeping = true;
   try {
-    await c.var.engine.sleep(body.level ?? 1);
+    await c.var.engine.sleep(body.level ?? body.master_status ?? 1);
   } catch (error) {
     admission.sleeping = false;
     throw error;
@@ -25,7 +25,7 @@ export async function sleep(c: Context<AppEnv>): Promise<Response> {
 
 export async function wakeup(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, wakeupRequestSchema, true);
-  checkModel(c, body.model);
+  checkModel(c, body.model ?? body.model_id);
   await c.var.engine.wakeUp();
   c.var.admission.sleeping = false;
   return c.json({ is_sleeping: false });

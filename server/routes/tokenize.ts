@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from '../protocol/tokenize.ts';
-import { chatPromptTokens } from '../prompt/prompt-tokens.ts';
+import { chatPromptTokens, checkTokenIds } from '../prompt/prompt-tokens.ts';
 import { checkModel, parseBody } from './shared.ts';
 
 export async function tokenize(c: Context<AppEnv>): Promise<Response> {
@@ -18,5 +18,6 @@ export async function tokenize(c: Context<AppEnv>): Promise<Response> {
 export async function detokenize(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, detokenizeRequestSchema);
   checkModel(c, body.model);
+  checkTokenIds(c.var.engine, body.tokens, 'tokens');
   return c.json({ prompt: c.var.engine.tokenizer.decode(body.tokens, { skipSpecialTokens: false }) });
 }

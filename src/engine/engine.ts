@@ -15,6 +15,7 @@ import type { Runtime } from './graph-session.ts';
 import { Phase, type GenerateRequestState, type SampleRequestState } from './requests.ts';
 import { Scheduler } from './scheduler.ts';
 import type { EngineOptions, EngineStats, GenerationEvent, GenerationRequest, InferenceEngine, SampleRequest, SampleResult, VisionInfo } from './types.ts';
+import { checkGenerationRequest, checkSampleRequest, type RequestLimits } from './validate.ts';
 import { visionPrompt, type VisionPrompt } from './vision-prompt.ts';
 
 const DEFAULT_SLOTS = 8;
@@ -72,21 +73,10 @@ export class Engine implements InferenceEngine {
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {
     this.assertAwake();
+    checkGenerationRequest(request, this.limits);
     const prompt = request.promptTokens;
-    this.checkPrompt(prompt);
-    if (prompt.length >= this.maxModelLen) {
-      throw new EngineError(
-        'INVALID_ARGUMENT',
-        `the prompt has ${prompt.length} tokens; this model's maximum context length is ${this.maxModelLen} (prompt plus at least one generated token)`,
-        'prompt',
-      );
-    }
     const n = request.n ?? 1;
     const width = request.beam ? request.beam.width : (request.bestOf ?? n);
-    if (width > this.slotCount) {
-      const param = request.beam ? 'beam_width' : request.bestOf !== undefined ? 'best_of' : 'n';
-      throw new EngineError('INVALID_ARGUMENT', `${param} is ${width}; this server runs at most ${this.slotCount} sequences at once`, param);
-    }
     const vision = this.visionPrompt(prompt, request.images ?? []);
     const state: GenerateRequestState = {
       kind: request.beam ? 'beam' : 'generate',
@@ -126,6 +116,7 @@ export class Engine implements InferenceEngine {
 
   async sample(request: SampleRequest): Promise<SampleResult> {
     this.assertAwake();
+    checkSampleRequest(request);
     if (this.vision) throw new EngineError('INVALID_ARGUMENT', 'sample() is not offered on a vision-language model');
     const { tokenIds, matchPositions } = matchSelector(request.prompt, request.selector, this.tokenizer);
     if (tokenIds.length > this.maxModelLen) {
@@ -190,6 +181,10 @@ export class Engine implements InferenceEngine {
     return this.scheduler.slotCount;
   }
 
+  private get limits(): RequestLimits {
+    return { vocabSize: this.runner.manifest.vocabSize, maxModelLen: this.maxModelLen, slots: this.slotCount };
+  }
+
   private assertAwake(): void {
     if (this.sleeping) throw new EngineError('UNAVAILABLE', 'Model is currently in sleep state.');
   }
@@ -203,12 +198,5 @@ export class Engine implements InferenceEngine {
     }
     if (images.length === 0 && !prompt.includes(m.vision.tokens.imagePad)) return undefined;
     return visionPrompt(prompt, images, m);
-  }
-
-  private checkPrompt(tokens: number[]): void {
-    if (tokens.length === 0) throw new EngineError('INVALID_ARGUMENT', 'the prompt is empty', 'prompt');
-    const vocab = this.runner.manifest.vocabSize;
-    const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
-    if (bad !== undefined) throw new EngineError('INVALID_ARGUMENT', `token id ${bad} is outside the vocabulary (0..${vocab - 1})`, 'prompt');
   }
 }

@@ -110,18 +110,44 @@ export class Scheduler {
         continue;
       }
       this.fitCache();
-      try {
-        const together = prefill && this.prefillCompanions(prefill);
-        if (together) await this.prefillTogether(together);
-        else if (prefill) await this.prefillChunk(prefill);
-        const decode = this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && s.kind !== 'sample');
-        if (decode.length > 0) await this.decodeStep(decode);
-      } catch (error) {
-        // A failed forward pass poisons only the requests in it; the loop goes on.
-        const failure = new EngineError('INTERNAL', `inference failed: ${(error as Error).message}`);
-        for (const state of [...this.running]) if (state.phase !== Phase.Done) this.fail(state, failure);
-      }
+      const together = prefill && this.prefillCompanions(prefill);
+      if (together) await this.contained(together, () => this.prefillTogether(together), (state) => this.prefillChunk(state));
+      else if (prefill) await this.contained([prefill], () => this.prefillChunk(prefill));
+      const decode = this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && s.kind !== 'sample');
+      if (decode.length > 0) await this.contained(decode, () => this.decodeStep(decode), (state) => this.decodeStep([state]));
       await new Promise((resolve) => setImmediate(resolve)); // let HTTP work run between steps
+    }
+  }
+
+  /**
+   * Runs a forward pass of `members` so that its failure harms only them: a failed pass of
+   * several requests is retried for each alone (`alone`), so the innocent ones go on and
+   * only the request that makes its own pass fail is failed. A retry repeats the same
+   * positions, so whatever the failed pass wrote into the KV cache is written again.
+   */
+  private async contained<S extends RequestState>(members: S[], run: () => Promise<void>, alone?: (state: S) => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      if (!alone || members.length === 1) {
+        const failure = new EngineError('INTERNAL', `inference failed: ${(error as Error).message}`);
+        for (const state of members) if (state.phase !== Phase.Done) this.fail(state, failure);
+        return;
+      }
+      for (const state of members) if (state.phase !== Phase.Done) await this.contained([state], () => alone(state));
+    }
+  }
+
+  /**
+   * A request's own work after a forward pass (sampling, beam step, events). Its failure
+   * fails that request only, and never reaches `contained`, which would repeat a pass that
+   * the other requests have already consumed.
+   */
+  private settle(state: RequestState, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      if (state.phase !== Phase.Done) this.fail(state, new EngineError('INTERNAL', `decoding failed: ${(error as Error).message}`));
     }
   }
 
@@ -240,10 +266,12 @@ export class Scheduler {
     });
     seq.cached = end;
     if (state.cancelled) return;
-    keep.forEach((q, row) => this.keepPromptLogits(state, q, row));
-    if (end < prompt.length) return;
-    if (vision) vision.embeds = null;
-    this.finishPrefill(state, keep.length - 1);
+    this.settle(state, () => {
+      keep.forEach((q, row) => this.keepPromptLogits(state, q, row));
+      if (end < prompt.length) return;
+      if (vision) vision.embeds = null;
+      this.finishPrefill(state, keep.length - 1);
+    });
   }
 
   /**
@@ -306,7 +334,7 @@ export class Scheduler {
     await this.forward('prefill', { firstSlot: first, rows, seq: length, tokens, positions, totals, logitsAt, logits: this.decoding.logits(logitsAt.length) });
     group.forEach((state, row) => {
       state.sequences[0].cached = state.promptTokens.length;
-      if (!state.cancelled) this.finishPrefill(state, row);
+      if (!state.cancelled) this.settle(state, () => this.finishPrefill(state, row));
     });
   }
 
@@ -394,8 +422,10 @@ export class Scheduler {
     const rowOf = new Map(live.map((l, row) => [l.seq, row]));
     for (const state of states) {
       if (state.cancelled) continue;
-      this.steppers.get(state)!.step(rowOf, this.runner.kv!);
-      this.afterStep(state);
+      this.settle(state, () => {
+        this.steppers.get(state)!.step(rowOf, this.runner.kv!);
+        this.afterStep(state);
+      });
     }
   }
 

@@ -171,7 +171,7 @@ export class SequenceStepper {
     const state = this.state;
     let returned = state.sequences;
     if (state.kind === 'beam') {
-      returned = [...state.sequences].sort((a, b) => this.beamScore(b) - this.beamScore(a));
+      returned = [...state.sequences].sort((a, b) => this.beamScore(b) - this.beamScore(a)).slice(0, state.request.n ?? state.width);
       for (const seq of returned) {
         const tokens = seq.outputTokens.filter((t) => !(this.eos.has(t) || this.stopIds.has(t)));
         seq.text = finalText(this.tokenizer, tokens, this.textOptions).text;

@@ -65,7 +65,7 @@ export interface GenerationRequest {
   ignoreEos?: boolean;
   includeStopStrInOutput?: boolean;
   skipSpecialTokens?: boolean;
-  /** Choices returned (default 1). */
+  /** Choices returned (default 1); with beam search, the best n beams (default: all `beam.width`). */
   n?: number;
   /** Sequences generated to pick the n best by mean logprob from (≥ n). */
   bestOf?: number;

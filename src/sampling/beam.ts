@@ -42,7 +42,7 @@ export interface BeamSurvivor {
   length: number;
 }
 
-const MAX_CANDIDATES_PER_BEAM = 1024; // XL_MAX_BEAM_K
+export const MAX_CANDIDATES_PER_BEAM = 1024; // XL_MAX_BEAM_K
 const CANDIDATE_BYTES = 40; // sizeof(xl_beam_candidate)
 
 function validate(input: BeamStepInput, sampler: Sampler): void {

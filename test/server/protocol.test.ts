@@ -71,9 +71,25 @@ test('out-of-range and ill-typed fields are rejected naming the param', () => {
   assert.is(rejection(completionRequestSchema, { ...completion, beam_width: 2, logprobs: 0 }).param, 'logprobs');
 });
 
-test('unknown fields are ignored and nulls read as absent', () => {
-  const parsed = chatRequestSchema.parse({ ...chat, frobnicate: 1, user: 'u', stop: null, temperature: null });
-  assert.not.ok('frobnicate' in parsed);
+test('unknown fields are refused naming the field, never ignored; nulls read as absent', () => {
+  const refused: Array<[z.ZodType, object, string]> = [
+    [chatRequestSchema, { ...chat, frobnicate: 1 }, 'frobnicate'],
+    [chatRequestSchema, { ...chat, tools: [] }, 'tools'],
+    [chatRequestSchema, { ...chat, messages: [{ role: 'user', content: 'x', tool_calls: [] }] }, 'messages[0].tool_calls'],
+    [chatRequestSchema, { ...chat, stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } }, 'stream_options.continuous_usage_stats'],
+    [completionRequestSchema, { ...completion, suffix: 'x' }, 'suffix'],
+    [sampleRequestSchema, { ...sampleBody, selector: { ...sampleBody.selector, flags: 'i' } }, 'selector.flags'],
+  ];
+  for (const [schema, body, param] of refused) {
+    const error = rejection(schema, body);
+    assert.equal([error.param, error.code], [param, 'INVALID_ARGUMENT']);
+    assert.is(error.message, `${param} is not a field this server implements; it is refused rather than ignored`);
+  }
+  assert.equal(rejection(chatRequestSchema, { ...chat, response_format: { type: 'nonsense' } }).param, 'response_format.type');
+  assert.equal(rejection(chatRequestSchema, { ...chat, response_format: { type: 'json_object' } }).param, 'response_format.type');
+  assert.equal(rejection(chatRequestSchema, { ...chat, stop: '' }).param, 'stop');
+  // What is taken: plain-text output asked for explicitly, OpenAI's `user`, xLLM's service_request_id.
+  const parsed = chatRequestSchema.parse({ ...chat, user: 'u', response_format: { type: 'text' }, service_request_id: 'svc-1', stop: null, temperature: null });
   const request = chatGenerationRequest(parsed, {});
   assert.is(request.stop, undefined);
   assert.is(request.sampling.temperature, 1);

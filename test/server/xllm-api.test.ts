@@ -3,7 +3,7 @@
 // never carry prompt or completion text.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MODEL, postJson, sseData, startServer, type TestServer } from './harness.ts';
+import { MODEL, postJson, sharedEngine, sseData, startServer, type TestServer } from './harness.ts';
 
 let server: TestServer;
 const url = (path: string) => `${server.url}${path}`;
@@ -147,6 +147,43 @@ test('request_id names the response and x-request-id; a client x-request-id is e
   assert.is(tooLong.headers.get('x-request-id'), 'mine-3', 'an error in preparing the prompt carries it too');
   const echoed = await fetch(url('/health'), { headers: { 'x-request-id': 'lb-42' } });
   assert.is(echoed.headers.get('x-request-id'), 'lb-42');
+});
+
+test("xLLM's service_request_id is echoed like request_id (which wins when both are given)", async () => {
+  const res = await postJson(url('/v1/chat/completions'), { model: MODEL, messages: [{ role: 'user', content: 'x' }], max_tokens: 1, service_request_id: 'svc-7' });
+  assert.is(((await res.json()) as Json).id, 'svc-7');
+  assert.is(res.headers.get('x-request-id'), 'svc-7');
+  const both = await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x', max_tokens: 1, service_request_id: 'svc-8', request_id: 'req-8' });
+  assert.is(((await both.json()) as Json).id, 'req-8');
+});
+
+test("beam search with xLLM's num_return_sequences returns that many of the best beams", async () => {
+  const request = { model: MODEL, prompt: '请简短介绍 xLLM。', max_tokens: 12, beam_width: 3, logprobs: 3 };
+  const all = (await (await postJson(url('/v1/completions'), request)).json()) as Json;
+  assert.is(all.choices.length, 3);
+  const two = (await (await postJson(url('/v1/completions'), { ...request, num_return_sequences: 2 })).json()) as Json;
+  assert.equal(two.choices.map((c: Json) => c.text), all.choices.slice(0, 2).map((c: Json) => c.text));
+  const tokens = two.choices.reduce((n: number, c: Json) => n + c.logprobs.tokens.length, 0);
+  assert.is(two.usage.completion_tokens, tokens, 'usage counts the returned beams');
+  const streamed = sseData(await (await postJson(url('/v1/completions'), { ...request, num_return_sequences: 2, stream: true })).text());
+  const indices = new Set((streamed.slice(0, -1) as Json[]).flatMap((chunk) => chunk.choices.map((c: Json) => c.index)));
+  assert.equal([...indices].sort(), [0, 1]);
+  // Without beam search it is n's synonym.
+  const sampled = (await (await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x', max_tokens: 2, num_return_sequences: 2 })).json()) as Json;
+  assert.is(sampled.choices.length, 2);
+});
+
+test("/sleep and /wakeup take xLLM's body: model_id and master_status (2 = deep sleep)", async () => {
+  assert.equal(await (await postJson(url('/sleep'), { model_id: MODEL, master_status: 2 })).json(), { is_sleeping: true });
+  assert.is((await sharedEngine()).engine.stats().sleeping, 2, 'master_status 2 is deep sleep');
+  assert.equal(await (await fetch(url('/is_sleeping'))).json(), { is_sleeping: true });
+  assert.is((await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x', max_tokens: 1 })).status, 503);
+  const disagree = await postJson(url('/wakeup'), { model: MODEL, model_id: 'other' });
+  assert.is(disagree.status, 400);
+  assert.equal(await (await postJson(url('/wakeup'), { model_id: MODEL, master_status: 2 })).json(), { is_sleeping: false });
+  assert.is((await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x', max_tokens: 1 })).status, 200);
+  const bad = (await (await postJson(url('/sleep'), { model_id: MODEL, master_status: 3 })).json()) as Json;
+  assert.equal([bad.error.param, bad.error.message], ['master_status', 'master_status must be 1 or 2']);
 });
 
 test('/tokenize and /detokenize round-trip; chat messages use the template', async () => {
