@@ -91,10 +91,22 @@ static napi_value throw_last(napi_env env_js) {
   return NULL;
 }
 
-// Takes ownership of `status`; returns a malloc'ed message, or NULL when it is OK.
+// What an error message is when even its copy cannot be allocated (never freed).
+static char out_of_memory[] = "out of memory";
+
+static char *copy_message(const char *text) {
+  char *message = strdup(text);
+  return message ? message : out_of_memory;
+}
+
+static void free_message(char *message) {
+  if (message != out_of_memory) free(message);
+}
+
+// Takes ownership of `status`; returns an error message (free_message it), or NULL when OK.
 static char *status_message(OrtStatus *status) {
   if (!status) return NULL;
-  char *message = strdup(ort.GetErrorMessage(status));
+  char *message = copy_message(ort.GetErrorMessage(status));
   ort.ReleaseStatus(status);
   return message;
 }
@@ -102,7 +114,12 @@ static char *status_message(OrtStatus *status) {
 static napi_value throw_status(napi_env env_js, OrtStatus *status) {
   char *message = status_message(status);
   napi_throw_error(env_js, NULL, message);
-  free(message);
+  free_message(message);
+  return NULL;
+}
+
+static napi_value throw_out_of_memory(napi_env env_js) {
+  napi_throw_error(env_js, NULL, out_of_memory);
   return NULL;
 }
 
@@ -161,6 +178,33 @@ static napi_value queue_promise_work(napi_env env_js, const char *name, napi_asy
   return promise;
 }
 
+// ---- sessions ----
+// A session handle (a JS external) owns a Session. Runs in flight hold it: release() while one
+// is pending only marks it, and the last run to finish releases the ONNX Runtime session, so a
+// run never sees its session freed under it, whatever the caller does.
+
+typedef struct {
+  OrtSession *ort;
+  unsigned pending_runs;
+  bool released;
+} Session;
+
+static void session_release_if_idle(Session *session) {
+  if (session->released && session->pending_runs == 0 && session->ort) {
+    ort.ReleaseSession(session->ort);
+    session->ort = NULL;
+  }
+}
+
+static void session_finalize(napi_env env_js, void *data, void *hint) {
+  (void)env_js, (void)hint;
+  Session *session = data;
+  // Runs hold a reference to the handle, so none is pending once it is collected.
+  session->released = true;
+  session_release_if_idle(session);
+  free(session);
+}
+
 // ---- createSession(path, intraOpThreads) → Promise<session>, built off the main thread ----
 
 typedef struct {
@@ -186,13 +230,6 @@ static void create_execute(napi_env env_js, void *data) {
   job->error = status_message(status);
 }
 
-static void session_finalize(napi_env env_js, void *data, void *hint) {
-  (void)env_js, (void)hint;
-  OrtSession **slot = data;
-  if (*slot) ort.ReleaseSession(*slot);
-  free(slot);
-}
-
 // Settles `deferred` with `error` (rejects) or `value`; frees `error`.
 static void settle(napi_env env_js, napi_deferred deferred, char *error, napi_value value) {
   if (error) {
@@ -200,7 +237,7 @@ static void settle(napi_env env_js, napi_deferred deferred, char *error, napi_va
     napi_create_string_utf8(env_js, error, NAPI_AUTO_LENGTH, &message);
     napi_create_error(env_js, NULL, message, &exception);
     napi_reject_deferred(env_js, deferred, exception);
-    free(error);
+    free_message(error);
     return;
   }
   if (!value) napi_get_undefined(env_js, &value);
@@ -213,9 +250,13 @@ static void create_complete(napi_env env_js, napi_status work_status, void *data
   napi_value handle = NULL;
   if (!job->error) {
     // The handle owns the session until release() or garbage collection.
-    OrtSession **slot = malloc(sizeof *slot);
-    *slot = job->session;
-    napi_create_external(env_js, slot, session_finalize, NULL, &handle);
+    Session *session = calloc(1, sizeof *session);
+    if (session) session->ort = job->session;
+    if (!session || napi_create_external(env_js, session, session_finalize, NULL, &handle) != napi_ok) {
+      ort.ReleaseSession(job->session);
+      free(session);
+      job->error = copy_message(session ? "could not create the session handle" : out_of_memory);
+    }
   }
   settle(env_js, job->deferred, job->error, handle);
   napi_delete_async_work(env_js, job->work);
@@ -233,8 +274,12 @@ static napi_value create_session(napi_env env_js, napi_callback_info info) {
   NAPI_CALL(napi_get_value_string_utf8(env_js, argv[0], NULL, 0, &length));
   NAPI_CALL(napi_get_value_int32(env_js, argv[1], &threads));
   CreateJob *job = calloc(1, sizeof *job);
+  if (job) job->path = malloc(length + 1);
+  if (!job || !job->path) {
+    free(job);
+    return throw_out_of_memory(env_js);
+  }
   job->threads = threads;
-  job->path = malloc(length + 1);
   napi_get_value_string_utf8(env_js, argv[0], job->path, length + 1, NULL);
   napi_value promise = queue_promise_work(env_js, "ort.createSession", create_execute, create_complete, job, &job->work, &job->deferred);
   if (!promise) {
@@ -244,14 +289,16 @@ static napi_value create_session(napi_env env_js, napi_callback_info info) {
   return promise;
 }
 
+// releaseSession(session): no new run starts; the ONNX Runtime session goes when the last
+// pending run has finished (now, when none is).
 static napi_value release_session(napi_env env_js, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
-  OrtSession **slot;
-  NAPI_CALL(napi_get_value_external(env_js, argv[0], (void **)&slot));
-  if (*slot) ort.ReleaseSession(*slot);
-  *slot = NULL;
+  Session *session;
+  NAPI_CALL(napi_get_value_external(env_js, argv[0], (void **)&session));
+  session->released = true;
+  session_release_if_idle(session);
   return NULL;
 }
 
@@ -263,7 +310,7 @@ static napi_value release_session(napi_env env_js, napi_callback_info info) {
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  OrtSession *session;
+  Session *session;
   napi_ref session_handle;
   size_t count, input_count;
   char **names;
@@ -276,7 +323,7 @@ static void run_execute(napi_env env_js, void *data) {
   (void)env_js;
   RunJob *job = data;
   size_t inputs = job->input_count;
-  job->error = status_message(ort.Run(job->session, NULL, (const char *const *)job->names, (const OrtValue *const *)job->values,
+  job->error = status_message(ort.Run(job->session->ort, NULL, (const char *const *)job->names, (const OrtValue *const *)job->values,
                                       inputs, (const char *const *)job->names + inputs, job->count - inputs,
                                       job->values + inputs));
 }
@@ -287,7 +334,12 @@ static void run_free(napi_env env_js, RunJob *job) {
     if (job->values[i]) ort.ReleaseValue(job->values[i]);
     if (job->arrays[i]) napi_delete_reference(env_js, job->arrays[i]);
   }
-  if (job->session_handle) napi_delete_reference(env_js, job->session_handle);
+  if (job->session_handle) {
+    // This run held the session: the last one out releases it when release() came meanwhile.
+    job->session->pending_runs--;
+    session_release_if_idle(job->session);
+    napi_delete_reference(env_js, job->session_handle);
+  }
   if (job->work) napi_delete_async_work(env_js, job->work);
   free(job->names);
   free(job->values);
@@ -345,9 +397,9 @@ static napi_value run(napi_env env_js, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
-  OrtSession **slot;
-  NAPI_CALL(napi_get_value_external(env_js, argv[0], (void **)&slot));
-  if (!*slot) return napi_throw_error(env_js, NULL, "session released"), NULL;
+  Session *session;
+  NAPI_CALL(napi_get_value_external(env_js, argv[0], (void **)&session));
+  if (session->released) return napi_throw_error(env_js, NULL, "session released"), NULL;
   uint32_t count, tensor_count, input_count;
   NAPI_CALL(napi_get_array_length(env_js, argv[1], &count));
   NAPI_CALL(napi_get_array_length(env_js, argv[2], &tensor_count));
@@ -355,12 +407,18 @@ static napi_value run(napi_env env_js, napi_callback_info info) {
   if (tensor_count != count || input_count > count) return napi_throw_range_error(env_js, NULL, "names and tensors differ in length"), NULL;
 
   RunJob *job = calloc(1, sizeof *job);
-  job->session = *slot;
+  if (!job) return throw_out_of_memory(env_js);
+  job->session = session;
   job->count = count;
   job->input_count = input_count;
-  job->names = calloc(count, sizeof *job->names);
-  job->values = calloc(count, sizeof *job->values);
-  job->arrays = calloc(count, sizeof *job->arrays);
+  // calloc(0) may return NULL: one spare entry keeps "NULL = out of memory" true.
+  job->names = calloc(count + 1, sizeof *job->names);
+  job->values = calloc(count + 1, sizeof *job->values);
+  job->arrays = calloc(count + 1, sizeof *job->arrays);
+  if (!job->names || !job->values || !job->arrays) {
+    free(job->names), free(job->values), free(job->arrays), free(job);
+    return throw_out_of_memory(env_js);
+  }
   for (uint32_t i = 0; i < count; i++) {
     napi_value name, tensor;
     size_t length;
@@ -370,6 +428,10 @@ static napi_value run(napi_env env_js, napi_callback_info info) {
       return throw_last(env_js);
     }
     job->names[i] = malloc(length + 1);
+    if (!job->names[i]) {
+      run_free(env_js, job);
+      return throw_out_of_memory(env_js);
+    }
     napi_get_value_string_utf8(env_js, name, job->names[i], length + 1, NULL);
     job->values[i] = tensor_value(env_js, tensor, &job->arrays[i]);
     if (!job->values[i]) {
@@ -381,6 +443,7 @@ static napi_value run(napi_env env_js, napi_callback_info info) {
     run_free(env_js, job);
     return throw_last(env_js);
   }
+  session->pending_runs++;
   napi_value promise = queue_promise_work(env_js, "ort.run", run_execute, run_complete, job, &job->work, &job->deferred);
   if (!promise) run_free(env_js, job);
   return promise;

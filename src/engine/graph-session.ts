@@ -18,8 +18,9 @@ export type RuntimeChoice = Runtime | 'auto';
 
 export interface GraphSession {
   readonly runtime: Runtime;
-  /** Writes the outputs into `fetches`' buffers. Never call release() while a run is pending. */
+  /** Writes the outputs into `fetches`' buffers. */
   run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>): Promise<void>;
+  /** Refuses new runs at once; the session itself goes once the pending runs have finished. */
   release(): Promise<void>;
 }
 
@@ -52,10 +53,25 @@ export function resolveRuntime(choice: RuntimeChoice, providers: string[]): Runt
 export async function createGraphSession(path: string, runtime: Runtime, settings: SessionSettings): Promise<GraphSession> {
   if (runtime === 'onnxruntime-node') {
     const session = await ort.InferenceSession.create(path, ortSessionOptions(settings));
+    const pending = new Set<Promise<unknown>>();
+    let released = false;
     return {
       runtime,
-      run: async (feeds, fetches) => void (await session.run(feeds, fetches)),
-      release: () => session.release(),
+      async run(feeds, fetches) {
+        if (released) throw new Error('session released');
+        const running = session.run(feeds, fetches);
+        pending.add(running);
+        try {
+          await running;
+        } finally {
+          pending.delete(running);
+        }
+      },
+      async release() {
+        released = true;
+        await Promise.allSettled(pending);
+        await session.release();
+      },
     };
   }
   const binding = nativeBinding();
@@ -76,6 +92,7 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
       add(fetches);
       return binding.run(handle, names, tensors, inputCount);
     },
+    // The addon defers the release past pending runs itself (native/ort_session.c).
     release: async () => binding.releaseSession(handle),
   };
 }

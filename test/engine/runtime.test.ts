@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createGraphSession, resolveRuntime } from '../../src/engine/graph-session.ts';
+import { createGraphSession, resolveRuntime, type Runtime } from '../../src/engine/graph-session.ts';
 import { readManifest } from '../../src/model/manifest.ts';
 import { collect, greedyRequest, loadTiny, logSoftmax, randomTokens, tinyDir, tinyReference } from './helpers.ts';
 
@@ -51,15 +51,14 @@ test('both runtimes give the same tokens and logprobs for a batch of different l
   }
 });
 
-test('the native session rejects a malformed run with ONNX Runtime’s message, and the next run is right', async () => {
-  if (!addonBuilt) return void console.warn('runtime.test: native addon not built; error handling skipped');
+/** One prefill pass of `prompt` on a fresh session of the tiny model's text graph, and its logits. */
+async function tinyGraph(runtime: Runtime, prompt: number[]) {
   const dir = tinyDir();
   const m = readManifest(dir);
-  const session = await createGraphSession(join(dir, m.graph), 'native', { providers: ['cpu'], threads: 1 });
+  const session = await createGraphSession(join(dir, m.graph), runtime, { providers: ['cpu'], threads: 1 });
   const capacity = 16;
   const kvDims = [1, m.numKeyValueHeads, capacity, m.headDim];
   const kv = Array.from({ length: 2 * m.numLayers }, () => new ort.Tensor('float32', new Float32Array(kvDims.reduce((a, b) => a * b)), kvDims));
-  const prompt = [11, 22, 33];
   const logits = new Float32Array(prompt.length * m.vocabSize);
   const pass = (ids: ort.Tensor) => {
     const feeds: Record<string, ort.Tensor> = {
@@ -76,24 +75,46 @@ test('the native session rejects a malformed run with ONNX Runtime’s message, 
     }
     return session.run(feeds, fetches);
   };
-  const ids = BigInt64Array.from(prompt, BigInt);
+  /** log_softmax of every position against the reference forward pass, within 1e-4. */
+  const checkLogits = () => {
+    const expected = tinyReference().newSequence().forward(prompt);
+    for (let i = 0; i < prompt.length; i++) {
+      const got = logSoftmax(logits.subarray(i * m.vocabSize, (i + 1) * m.vocabSize));
+      const want = logSoftmax(expected[i]);
+      let worst = 0;
+      for (let v = 0; v < m.vocabSize; v++) worst = Math.max(worst, Math.abs(got[v] - want[v]));
+      assert.ok(worst < 1e-4, `position ${i}: log_softmax differs by ${worst}`);
+    }
+  };
+  return { session, pass, checkLogits, ids: BigInt64Array.from(prompt, BigInt) };
+}
+
+test('the native session rejects a malformed run with ONNX Runtime’s message, and the next run is right', async () => {
+  if (!addonBuilt) return void console.warn('runtime.test: native addon not built; error handling skipped');
+  const { session, pass, checkLogits, ids } = await tinyGraph('native', [11, 22, 33]);
   const wrongRank = await failure(() => pass(new ort.Tensor('int64', ids, [1, 3, 1])));
   assert.match(wrongRank, /rank/i, wrongRank);
-  const wrongType = await failure(() => pass(new ort.Tensor('int32', Int32Array.from(prompt), [1, 3])));
+  const wrongType = await failure(() => pass(new ort.Tensor('int32', Int32Array.from(ids, Number), [1, 3])));
   assert.match(wrongType, /type/i, wrongType);
   const tooSmall = await failure(() => pass(new ort.Tensor('int64', ids, [1, 4])));
   assert.match(tooSmall, /size|bytes|buffer|shape/i, tooSmall);
   await pass(new ort.Tensor('int64', ids, [1, 3]));
-  const expected = tinyReference().newSequence().forward(prompt);
-  for (let i = 0; i < prompt.length; i++) {
-    const got = logSoftmax(logits.subarray(i * m.vocabSize, (i + 1) * m.vocabSize));
-    const want = logSoftmax(expected[i]);
-    let worst = 0;
-    for (let v = 0; v < m.vocabSize; v++) worst = Math.max(worst, Math.abs(got[v] - want[v]));
-    assert.ok(worst < 1e-4, `position ${i}: log_softmax differs by ${worst}`);
-  }
+  checkLogits();
   await session.release();
   assert.match(await failure(() => pass(new ort.Tensor('int64', ids, [1, 3]))), /released/);
+});
+
+test('releasing a session while a run is pending lets the run finish, then refuses new runs', async () => {
+  for (const runtime of addonBuilt ? (['native', 'onnxruntime-node'] as const) : (['onnxruntime-node'] as const)) {
+    const { session, pass, checkLogits, ids } = await tinyGraph(runtime, [7, 8, 9]);
+    const pending = pass(new ort.Tensor('int64', ids, [1, 3]));
+    const released = session.release();
+    assert.match(await failure(() => pass(new ort.Tensor('int64', ids, [1, 3]))), /released/, runtime);
+    await pending;
+    checkLogits();
+    await released;
+    assert.match(await failure(() => pass(new ort.Tensor('int64', ids, [1, 3]))), /released/, runtime);
+  }
 });
 
 test('asking for the native runtime on a GPU provider names what it supports', () => {
