@@ -12,21 +12,44 @@ export interface ChatPromptFields {
 }
 
 /**
- * The token ids of the chat template's rendering of `messages`, ready for generation (special
- * tokens are the template's own unless add_special_tokens asks for more). With `images`, image
- * parts stay in: the template writes `<|vision_start|><|image_pad|><|vision_end|>` for each.
+ * The chat template's rendering of `messages`. With `images`, image parts stay in: the
+ * template writes `<|vision_start|><|image_pad|><|vision_end|>` for each.
  */
-export function chatPromptTokens(engine: InferenceEngine, body: ChatPromptFields, images = false): number[] {
+export function chatPromptText(engine: InferenceEngine, body: ChatPromptFields, images = false): string {
   if (!images) body.messages.forEach(checkTextOnly);
-  let text: string;
   try {
-    text = engine.tokenizer.applyChatTemplate([...body.messages], { ...body.chat_template_kwargs, addGenerationPrompt: true });
+    return engine.tokenizer.applyChatTemplate([...body.messages], { ...body.chat_template_kwargs, addGenerationPrompt: true });
   } catch (error) {
     // The template's own checks (roles must alternate, …) are the client's to fix.
     const reason = error instanceof Error ? error.message : 'unknown error';
     throw new ApiError(400, 'INVALID_ARGUMENT', `The chat template rejected the messages: ${reason}`, 'messages');
   }
-  return engine.tokenizer.encode(text, { addSpecialTokens: body.add_special_tokens ?? false });
+}
+
+/**
+ * The token ids of a chat prompt, ready for generation (special tokens are the template's own
+ * unless add_special_tokens asks for more).
+ */
+export function chatPromptTokens(engine: InferenceEngine, body: ChatPromptFields, images = false): number[] {
+  return encodePrompt(engine, chatPromptText(engine, body, images), body.add_special_tokens ?? false, 'messages');
+}
+
+/**
+ * Encodes a prompt for generation. A text that no tokenization could fit into the context is
+ * refused before encoding: megabytes of one repeated letter take seconds to encode, which
+ * would stall every stream on the server.
+ */
+export function encodePrompt(engine: InferenceEngine, text: string, addSpecialTokens: boolean, param: string): number[] {
+  const atLeast = engine.tokenizer.minTokenCount(text);
+  if (atLeast >= engine.maxModelLen) {
+    throw new ApiError(
+      400,
+      'INVALID_ARGUMENT',
+      `The prompt is too long: at least ${atLeast} tokens, and this model takes at most ${engine.maxModelLen - 1} prompt tokens.`,
+      param,
+    );
+  }
+  return engine.tokenizer.encode(text, { addSpecialTokens });
 }
 
 /** Rejects prompts the engine could not take, naming the field they came from. */

@@ -8,7 +8,7 @@ import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
 import { completionGenerationRequest, completionRequestSchema, type CompletionRequest } from '../protocol/completions.ts';
 import { tokenText } from '../format/logprobs.ts';
-import { checkPromptLength, checkTokenIds } from '../prompt/prompt-tokens.ts';
+import { checkPromptLength, checkTokenIds, encodePrompt } from '../prompt/prompt-tokens.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function completions(c: Context<AppEnv>): Promise<Response> {
@@ -40,9 +40,9 @@ export async function completions(c: Context<AppEnv>): Promise<Response> {
 
 function tokenizePrompts(engine: InferenceEngine, body: CompletionRequest): Array<CompletionPrompt & { tokens: number[] }> {
   const addSpecialTokens = body.add_special_tokens ?? true;
-  const fromText = (text: string) => ({ tokens: engine.tokenizer.encode(text, { addSpecialTokens }), text });
-  if (typeof body.prompt === 'string') return [fromText(body.prompt)];
-  if (body.prompt.every((item) => typeof item === 'string')) return (body.prompt as string[]).map(fromText);
+  const fromText = (text: string, param: string) => ({ tokens: encodePrompt(engine, text, addSpecialTokens, param), text });
+  if (typeof body.prompt === 'string') return [fromText(body.prompt, 'prompt')];
+  if (body.prompt.every((item) => typeof item === 'string')) return (body.prompt as string[]).map((text, p, all) => fromText(text, all.length > 1 ? `prompt[${p}]` : 'prompt'));
   const tokens = body.prompt as number[];
   checkTokenIds(engine, tokens, 'prompt');
   return [{ tokens, text: engine.tokenizer.decode(tokens, { skipSpecialTokens: false }) }];

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from '../protocol/tokenize.ts';
-import { chatPromptTokens, checkTokenIds } from '../prompt/prompt-tokens.ts';
+import { chatPromptText, checkTokenIds } from '../prompt/prompt-tokens.ts';
 import { checkModel, parseBody } from './shared.ts';
 
 export async function tokenize(c: Context<AppEnv>): Promise<Response> {
@@ -10,7 +10,7 @@ export async function tokenize(c: Context<AppEnv>): Promise<Response> {
   checkModel(c, body.model);
   const engine = c.var.engine;
   const tokens = body.messages
-    ? chatPromptTokens(engine, { ...body, messages: body.messages })
+    ? engine.tokenizer.encode(chatPromptText(engine, { ...body, messages: body.messages }), { addSpecialTokens: body.add_special_tokens ?? false })
     : engine.tokenizer.encode(body.prompt ?? '', { addSpecialTokens: body.add_special_tokens ?? true });
   return c.json({ tokens, count: tokens.length, max_model_len: engine.maxModelLen });
 }

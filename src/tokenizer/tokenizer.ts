@@ -107,6 +107,17 @@ export class Tokenizer {
     return [...this.spec.prefixIds, ...ids, ...this.spec.suffixIds];
   }
 
+  /**
+   * A lower bound on the number of ids `encode(text)` returns, found without encoding (which
+   * takes seconds for megabytes of one repeated letter): no token stands for more than
+   * `maxTokenBytes` bytes of the normalized text. A prompt this bound already puts past the
+   * context can be refused at once.
+   */
+  minTokenCount(text: string): number {
+    const normalized = this.spec.nfc ? text.normalize('NFC') : text;
+    return Math.ceil(Buffer.byteLength(normalized, 'utf8') / this.vocab.maxTokenBytes);
+  }
+
   // Added tokens with normalized=false are matched in the raw text; only the text between them
   // is normalized. Already-normalized text (the common case) takes a single WebAssembly call.
   private encodeNfc(text: string): number[] {

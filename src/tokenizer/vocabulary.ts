@@ -9,6 +9,8 @@ const utf8 = new TextEncoder();
 
 export class Vocabulary {
   readonly size: number;
+  /** The most bytes of text one token stands for (model tokens' bytes, added tokens' content). */
+  readonly maxTokenBytes: number;
   private readonly addedIds = new Map<string, number>();
   private readonly addedContents = new Map<number, string>();
   private readonly addedBytes = new Map<number, Uint8Array>();
@@ -22,12 +24,16 @@ export class Vocabulary {
   ) {
     this.size = spec.addedTokens.reduce((max, t) => Math.max(max, t.id + 1), model.present.length);
     this.special = new Uint8Array(this.size);
+    let maxTokenBytes = 1;
+    for (let id = 0; id + 1 < model.offsets.length; id++) maxTokenBytes = Math.max(maxTokenBytes, model.offsets[id + 1] - model.offsets[id]);
     for (const added of spec.addedTokens) {
       this.addedIds.set(added.content, added.id);
       this.addedContents.set(added.id, added.content);
       this.addedBytes.set(added.id, decodedContent(added.content));
       if (added.special) this.special[added.id] = 1;
+      maxTokenBytes = Math.max(maxTokenBytes, utf8.encode(added.content).length, this.addedBytes.get(added.id)!.length);
     }
+    this.maxTokenBytes = maxTokenBytes;
   }
 
   token(id: number): string | undefined {

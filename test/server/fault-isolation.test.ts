@@ -32,6 +32,9 @@ const poisoned: Array<{ path: string; body: unknown; param: string | null }> = [
   { path: '/v1/completions', body: { ...completion, beam_width: 2, num_return_sequences: 3 }, param: 'num_return_sequences' },
   { path: '/v1/sample', body: { model: MODEL, prompt: 'a <x>', selector: { type: 'literal', value: '<x>' }, logprobs: 50 }, param: 'logprobs' },
   { path: '/v1/completions', body: '{"model": "', param: null },
+  // Megabytes of one letter are refused before tokenizing, which would stall every stream.
+  { path: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: 'x'.repeat(3 * 2 ** 20) }] }, param: 'messages' },
+  { path: '/v1/completions', body: { ...completion, prompt: ['hi', 'x'.repeat(3 * 2 ** 20)] }, param: 'prompt[1]' },
 ];
 
 async function send(path: string, body: unknown): Promise<Response> {

@@ -27,6 +27,16 @@ for (const name of Object.keys(MODEL_DIRS)) {
     }
   });
 
+  test(`${name}: minTokenCount is a lower bound on the ids encode returns`, () => {
+    const { ours } = pairs[name];
+    const long = [' '.repeat(300), 'x'.repeat(5000), '\u1100\u1161\u11A8'.repeat(200), '<|im_start|>'.repeat(50), '中文'.repeat(500)];
+    for (const text of [...corpus, ...long]) {
+      const bound = ours.minTokenCount(text);
+      assert.ok(bound <= ours.encode(text, { addSpecialTokens: false }).length, `${bound} for ${JSON.stringify(text.slice(0, 40))}`);
+    }
+    assert.ok(ours.minTokenCount('x'.repeat(128 * 1000)) >= 1000, 'a megabyte-class text is bounded without encoding');
+  });
+
   test(`${name}: a leading BOM (U+FEFF) is text: ids, decode and streamed decode match the Rust tokenizer`, async () => {
     const { ours, rust } = pairs[name];
     const texts = ['\uFEFF', '\uFEFFhello', '\uFEFF\uFEFF two', 'a\uFEFFb', '\uFEFF<|im_start|>user', '\uFEFFe\u0301 café', '\uFEFF中文'];
