@@ -8,7 +8,9 @@ import { ApiError, fromZodError } from '../errors.ts';
 export async function parseBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S, allowEmpty = false): Promise<z.infer<S>> {
   let json: unknown;
   try {
-    const text = await c.req.text();
+    // The raw request, not c.req.text(): Hono caches that text on the context, which a stream
+    // keeps alive to its end, so a 3 MB body would stay in memory as long as its answer runs.
+    const text = await c.req.raw.text();
     json = allowEmpty && text.trim() === '' ? {} : JSON.parse(text);
   } catch {
     throw new ApiError(400, 'INVALID_ARGUMENT', 'The request body is not valid JSON.');

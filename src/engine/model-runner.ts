@@ -49,6 +49,10 @@ export class ModelRunner {
   private sessions: Sessions | null;
   /** The image inputs of a pass without images (N = 0), made once. */
   private readonly noImages: { embeds: ort.Tensor; at: ort.Tensor } | null;
+  /** Staging for the int64 inputs, reused pass after pass. */
+  private readonly inputIds = new Int64Staging();
+  private readonly positionStaging = new Int64Staging();
+  private readonly logitsIndices = new Int64Staging();
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -141,11 +145,11 @@ export class ModelRunner {
     const m = this.manifest;
     const n = step.logitsAt.length;
     const feeds: Record<string, ort.Tensor> = {
-      [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.tokens, BigInt)), [rows, seq]),
+      [m.inputs.inputIds]: this.inputIds.tensor(step.tokens, [rows, seq]),
       [m.inputs.positionIds]: this.positionIds(step),
       [m.inputs.seqlensK]: new ort.Tensor('int32', seqlensK, [rows]),
       [m.inputs.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(maxTotal), []),
-      [m.inputs.logitsIndices]: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.logitsAt, BigInt)), [n]),
+      [m.inputs.logitsIndices]: this.logitsIndices.tensor(step.logitsAt, [n]),
     };
     const fetches: Record<string, ort.Tensor> = {
       [m.outputs.logits]: new ort.Tensor('float32', step.logits.subarray(0, n * m.vocabSize), [n, m.vocabSize]),
@@ -165,17 +169,39 @@ export class ModelRunner {
     return (performance.now() - started) / 1000;
   }
 
-  /** `position_ids`: [rows, seq], or [3, rows, seq] for M-RoPE. */
+  /** `position_ids`: [rows, seq], or [3, rows, seq] for M-RoPE (one component thrice when they agree). */
   private positionIds(step: ForwardStep): ort.Tensor {
     const { rows, seq } = step;
-    if (this.manifest.positions === 'position_ids') {
-      return new ort.Tensor('int64', BigInt64Array.from(Array.from(step.positions, BigInt)), [rows, seq]);
+    if (this.manifest.positions === 'position_ids') return this.positionStaging.tensor(step.positions, [rows, seq]);
+    return this.positionStaging.tensor(step.mrope ?? step.positions, [3, rows, seq], step.mrope ? 1 : 3);
+  }
+}
+
+/**
+ * An int64 input written pass after pass into one grow-only buffer, through its 32-bit words,
+ * so a pass makes no BigInt per value and no new array. The words are little-endian, as on
+ * every platform ONNX Runtime ships for. A tensor is valid until the next call.
+ */
+class Int64Staging {
+  private values = new BigInt64Array(64);
+  private words = new Int32Array(this.values.buffer);
+
+  /** `source` written `times` times in a row (values are int32). */
+  tensor(source: ArrayLike<number>, dims: number[], times = 1): ort.Tensor {
+    const n = source.length * times;
+    if (n > this.values.length) {
+      this.values = new BigInt64Array(2 ** Math.ceil(Math.log2(n)));
+      this.words = new Int32Array(this.values.buffer);
     }
-    const count = rows * seq;
-    const ids = new BigInt64Array(3 * count);
-    if (step.mrope) for (let i = 0; i < 3 * count; i++) ids[i] = BigInt(step.mrope[i]);
-    else for (let i = 0; i < count; i++) ids[i] = ids[count + i] = ids[2 * count + i] = BigInt(step.positions[i]);
-    return new ort.Tensor('int64', ids, [3, rows, seq]);
+    const words = this.words;
+    for (let copy = 0, at = 0; copy < times; copy++) {
+      for (let i = 0; i < source.length; i++, at += 2) {
+        const value = source[i];
+        words[at] = value;
+        words[at + 1] = value < 0 ? -1 : 0;
+      }
+    }
+    return new ort.Tensor('int64', this.values.subarray(0, n), dims);
   }
 }
 

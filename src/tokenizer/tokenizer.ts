@@ -51,6 +51,8 @@ function tokenContent(value: unknown): string | undefined {
 // ignoreBOM: a leading U+FEFF is text, kept as Hugging Face's decode keeps it.
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 export class Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenIds: number[];
@@ -114,7 +116,8 @@ export class Tokenizer {
    * context can be refused at once.
    */
   minTokenCount(text: string): number {
-    const normalized = this.spec.nfc ? text.normalize('NFC') : text;
+    // ASCII is already NFC: a megabyte prompt then costs no normalized copy.
+    const normalized = this.spec.nfc && !ASCII.test(text) ? text.normalize('NFC') : text;
     return Math.ceil(Buffer.byteLength(normalized, 'utf8') / this.vocab.maxTokenBytes);
   }
 
