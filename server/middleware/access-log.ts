@@ -44,10 +44,20 @@ export function accessLog(knownPaths: ReadonlySet<string>): MiddlewareHandler<Ap
   };
 }
 
-/** Passes a body through unchanged (pull by pull, keeping backpressure) and reports its end. */
-function observeBody(body: ReadableStream<Uint8Array>, onEnd: (bytes: number, how: 'done' | 'cancelled' | 'error') => void) {
+/**
+ * Passes a body through unchanged (pull by pull, keeping backpressure) and reports its end
+ * once: a client that hangs up cancels the body, and the read pending at that moment may
+ * fail as well, which is the same end.
+ */
+function observeBody(body: ReadableStream<Uint8Array>, report: (bytes: number, how: 'done' | 'cancelled' | 'error') => void) {
   const reader = body.getReader();
   let bytes = 0;
+  let ended = false;
+  const onEnd = (at: number, how: 'done' | 'cancelled' | 'error') => {
+    if (ended) return;
+    ended = true;
+    report(at, how);
+  };
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {

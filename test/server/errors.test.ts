@@ -155,18 +155,29 @@ test('an error after the stream started is one error event and no [DONE]', async
   await eventually(() => server.admission.count === 0, 'the ticket to be released');
 });
 
-test('a client that disconnects mid-stream frees its slot', async () => {
+test('a client that disconnects mid-stream frees its slot and is logged and counted once', async () => {
+  const counted = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return text.split('\n').filter((l) => l.startsWith('xllm_requests_total{endpoint="/v1/completions"')).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  };
+  const before = await counted();
   const controller = new AbortController();
   const res = await fetch(`${server.url}/v1/completions`, {
     method: 'POST',
     body: JSON.stringify({ model: MODEL, prompt: 'hello', max_tokens: 200, ignore_eos: true, stream: true }),
     signal: controller.signal,
   });
+  const id = res.headers.get('x-request-id')!;
   await res.body!.getReader().read();
   controller.abort();
   await eventually(() => server.admission.count === 0, 'admission to be released');
   await eventually(async () => (await metricValue(server.url, 'xllm_requests_running')) === 0, 'engine slots to be released');
-  assert.ok(server.logs.some((line) => line.includes('"stream_end":"cancelled"')));
+  const accessLines = () => server.logs.filter((line) => line.includes('"event":"request"') && line.includes(`"request_id":"${id}"`));
+  await eventually(() => accessLines().length > 0, 'the access-log line');
+  await new Promise((resolve) => setTimeout(resolve, 200)); // room for a second line, were there one
+  assert.is(accessLines().length, 1, accessLines().join(''));
+  assert.ok(accessLines()[0].includes('"stream_end":"cancelled"'));
+  assert.is(await counted(), before + 1);
   assert.is((await postJson(`${server.url}/v1/completions`, { model: MODEL, prompt: 'hi', max_tokens: 2 })).status, 200);
 });
 
