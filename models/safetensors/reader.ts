@@ -63,6 +63,10 @@ function readHeader(file: OpenFile, into: Map<string, TensorInfo>): void {
 }
 
 export class SafetensorsCheckpoint {
+  /** Called after each tensor is read the first time, with its stored bytes (progress reports). */
+  onFirstRead: ((bytes: number) => void) | null = null;
+  private readonly seen = new Set<string>();
+
   private constructor(
     private readonly files: Map<string, OpenFile>,
     private readonly tensors: Map<string, TensorInfo>,
@@ -103,6 +107,13 @@ export class SafetensorsCheckpoint {
     return new SafetensorsCheckpoint(files, tensors);
   }
 
+  /** Stored bytes of all tensors. */
+  get totalBytes(): number {
+    let total = 0;
+    for (const t of this.tensors.values()) total += t.length;
+    return total;
+  }
+
   private info(name: string): TensorInfo {
     const t = this.tensors.get(name);
     if (!t) throw new Error(`checkpoint has no tensor ${name}`);
@@ -116,14 +127,20 @@ export class SafetensorsCheckpoint {
       throw new Error(`tensor ${name} has shape [${t.shape}], expected [${expectedShape}]`);
     }
     const file = this.files.get(t.file)!;
+    let out: Float32Array;
     if (t.dtype === 'F32') {
-      const out = new Float32Array(t.length / 4);
+      out = new Float32Array(t.length / 4);
       readExactly(file.fd, new Uint8Array(out.buffer), t.start, file.path);
-      return out;
+    } else {
+      const bits = new Uint16Array(t.length / 2);
+      readExactly(file.fd, new Uint8Array(bits.buffer), t.start, file.path);
+      out = t.dtype === 'F16' ? fromFloat16(bits) : fromBfloat16(bits);
     }
-    const bits = new Uint16Array(t.length / 2);
-    readExactly(file.fd, new Uint8Array(bits.buffer), t.start, file.path);
-    return t.dtype === 'F16' ? fromFloat16(bits) : fromBfloat16(bits);
+    if (!this.seen.has(name)) {
+      this.seen.add(name);
+      this.onFirstRead?.(t.length);
+    }
+    return out;
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 // SIGTERM/SIGINT (stop accepting, let in-flight requests finish by the deadline, cancel the rest).
 import { basename, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Engine, readManifest } from '../../src/index.ts';
+import { Engine, VERSION, readManifest } from '../../src/index.ts';
 import { Admission } from '../admission.ts';
 import { createApp } from '../app.ts';
 import { ConfigError, parseServeArgs, serveHelp, type ServerConfig } from '../config.ts';
@@ -13,8 +13,12 @@ export async function main(argv: string[]): Promise<number> {
   let config: ServerConfig;
   try {
     const parsed = parseServeArgs(argv);
-    if (parsed.help) {
+    if (parsed.action === 'help') {
       console.log(serveHelp());
+      return 0;
+    }
+    if (parsed.action === 'version') {
+      console.log(`xllm-ts ${VERSION}`);
       return 0;
     }
     config = parsed.config;
@@ -23,8 +27,14 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`xllm serve: ${error.message}`);
     return 2;
   }
-  const logger = createLogger(config.logLevel);
-  const modelDir = config.model ? resolve(config.model) : await defaultModelDir(logger, config.backend);
+  const logger = createLogger(config.logLevel, config.logFormat);
+  let modelDir: string;
+  try {
+    modelDir = config.model ? await servedModelDir(config, logger) : await defaultModelDir(logger, config.backend);
+  } catch (error) {
+    console.error(`xllm serve: ${(error as Error).message}`);
+    return 1;
+  }
   const refusal = backendRefusal(config.backend, modelDir);
   if (refusal) {
     console.error(`xllm serve: ${refusal}`);
@@ -40,9 +50,12 @@ export async function main(argv: string[]): Promise<number> {
     maxBatchSize: config.maxBatchSize,
     maxModelLen: config.maxModelLen,
     enablePrefixCache: config.enablePrefixCache,
+    prefillChunkTokens: config.maxNumBatchedTokens,
     observer: metrics.observer,
   });
-  const modelNames = [config.modelId ?? basename(modelDir), ...config.servedModelNames];
+  // As in vLLM, the first --served-model-name is the id unless --model-id names it.
+  const modelId = config.modelId ?? config.servedModelNames[0] ?? basename(resolve(config.model ?? modelDir));
+  const modelNames = [modelId, ...config.servedModelNames.filter((name) => name !== modelId)];
   const app = createApp({ engine, config, metrics, logger, modelNames, admission });
 
   return new Promise<number>((done) => {
@@ -89,6 +102,62 @@ export async function main(argv: string[]): Promise<number> {
       () => void stop('model_load_failed', 1),
     );
   });
+}
+
+/**
+ * The directory to load for --model: a converted model as it is; a Hugging Face checkpoint
+ * converted once into the cache (reused on later starts), with progress as it goes.
+ */
+async function servedModelDir(config: ServerConfig, logger: Logger): Promise<string> {
+  const dir = resolve(config.model!);
+  const { convertedCheckpoint, isConvertedModel, isHuggingFaceCheckpoint } = await import('../../models/checkpoint-cache.ts');
+  if (isConvertedModel(dir)) return dir;
+  if (!isHuggingFaceCheckpoint(dir)) {
+    throw new Error(`${dir} holds neither a converted model (xllm.json) nor a Hugging Face checkpoint (config.json with model.safetensors or model.safetensors.index.json)`);
+  }
+  const dtype = config.dtype === 'auto' ? (config.device === 'cuda' || config.device === 'webgpu' ? 'fp16' : 'int4') : config.dtype;
+  const started = performance.now();
+  const progress = conversionProgress(logger, dir);
+  let result;
+  try {
+    result = convertedCheckpoint(dir, dtype, progress.update);
+  } catch (error) {
+    throw new Error(`cannot convert the checkpoint ${dir}: ${(error as Error).message}`);
+  } finally {
+    progress.end();
+  }
+  logger.info(result.reused ? 'checkpoint_cached' : 'checkpoint_converted', {
+    checkpoint: dir,
+    converted: result.dir,
+    dtype,
+    ms: Math.round(performance.now() - started),
+  });
+  return result.dir;
+}
+
+/** A progress bar on a terminal (stderr), else a log line every 10 %. */
+function conversionProgress(logger: Logger, dir: string): { update(done: number, total: number): void; end(): void } {
+  const bar = process.stderr.isTTY;
+  let logged = -1;
+  let drawn = false;
+  const gb = (bytes: number) => (bytes / 1e9).toFixed(2);
+  return {
+    update(done, total) {
+      const fraction = total > 0 ? done / total : 1;
+      if (bar) {
+        const width = 30;
+        const filled = Math.round(fraction * width);
+        process.stderr.write(`\rconverting ${basename(dir)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)} % (${gb(done)} of ${gb(total)} GB)`);
+        drawn = true;
+      } else if (Math.floor(fraction * 10) > logged) {
+        logged = Math.floor(fraction * 10);
+        logger.info('convert_progress', { checkpoint: dir, percent: logged * 10 });
+      }
+    },
+    end() {
+      if (drawn) process.stderr.write('\n');
+    },
+  };
 }
 
 async function defaultModelDir(logger: Logger, backend: ServerConfig['backend']): Promise<string> {

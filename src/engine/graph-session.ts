@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package.ts';
 
 export type Runtime = 'native' | 'onnxruntime-node';
 export type RuntimeChoice = Runtime | 'auto';
@@ -113,7 +113,7 @@ let addonState: AddonState | null = null;
 function nativeAddon(): AddonState {
   if (addonState) return addonState;
   const require = createRequire(import.meta.url);
-  const addonPath = join(dirname(fileURLToPath(import.meta.url)), '../../native/build/ort_session.node');
+  const addonPath = join(PACKAGE_ROOT, 'native', 'build', 'ort_session.node');
   try {
     const binding = require(addonPath) as NativeBinding;
     binding.load(onnxRuntimeLibrary(require));

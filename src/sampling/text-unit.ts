@@ -3,11 +3,11 @@
 // await would break CommonJS loaders such as `uvu -r tsx`). Compiling synchronously is
 // fine on Node and Bun; the unit is small.
 import { readFileSync } from 'node:fs';
-import { WasmUnit } from '../wasm/unit.ts';
+import { WasmUnit, wasmPath } from '../wasm/unit.ts';
 import { Arena } from './arena.ts';
 
 function instantiateSync(): WasmUnit {
-  const module = new WebAssembly.Module(readFileSync(new URL('../../wasm/build/sampler.wasm', import.meta.url)));
+  const module = new WebAssembly.Module(readFileSync(wasmPath('sampler')));
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const { module: mod, name } of WebAssembly.Module.imports(module)) {
     imports[mod] ??= {};

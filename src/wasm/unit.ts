@@ -1,6 +1,8 @@
 // Loads one of our C units compiled by build.sh (emscripten STANDALONE_WASM, no JS glue),
 // so the same .wasm runs on Node, Bun and in a browser.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package.ts';
 
 export type WasmUnitName = 'tokenizer' | 'sampler';
 
@@ -52,11 +54,15 @@ const compiled = new Map<WasmUnitName, Promise<WebAssembly.Module>>();
 function compile(name: WasmUnitName): Promise<WebAssembly.Module> {
   let module = compiled.get(name);
   if (!module) {
-    const url = new URL(`../../wasm/build/${name}.wasm`, import.meta.url);
-    module = readFile(url).then((bytes) => WebAssembly.compile(bytes));
+    module = readFile(wasmPath(name)).then((bytes) => WebAssembly.compile(bytes));
     compiled.set(name, module);
   }
   return module;
+}
+
+/** The built unit: wasm/build/NAME.wasm under the package root (build.sh writes it). */
+export function wasmPath(name: WasmUnitName): string {
+  return join(PACKAGE_ROOT, 'wasm', 'build', `${name}.wasm`);
 }
 
 /** Imports the C code never needs at run time fail loudly instead of silently. */

@@ -4,7 +4,7 @@ import { ConfigError, parseServeArgs, serveHelp } from '../../server/config.ts';
 
 const parse = (...argv: string[]) => {
   const parsed = parseServeArgs(argv);
-  if (parsed.help) throw new Error('unexpected --help');
+  if (parsed.action !== 'serve') throw new Error(`unexpected ${parsed.action}`);
   return parsed.config;
 };
 
@@ -15,7 +15,36 @@ test('no flags gives the defaults of API.md', () => {
   assert.is(config.maxConcurrentRequests, 200);
   assert.is(config.backend, 'llm');
   assert.is(config.model, undefined);
-  assert.equal([config.device, config.runtime, config.servedModelNames, config.enablePrefixCache], ['auto', 'auto', [], false]);
+  assert.equal([config.device, config.runtime, config.servedModelNames, config.enablePrefixCache, config.dtype], ['auto', 'auto', [], true, 'auto']);
+});
+
+test("vLLM's flag names, --no-FLAG, the model first, and --version", () => {
+  const config = parse(
+    'models/Qwen2-7B-Instruct', '--max-num-seqs', '16', '--no-enable-prefix-caching', '--served-model-name', 'Qwen2-7B-Instruct',
+    '--max-model-len', '2048', '--api-key', 'k', '--host', '0.0.0.0', '--port', '8000', '--dtype', 'half', '--max-num-batched-tokens', '256',
+  );
+  assert.is(config.model, 'models/Qwen2-7B-Instruct');
+  assert.is(config.maxBatchSize, 16);
+  assert.is(config.enablePrefixCache, false);
+  assert.equal(config.servedModelNames, ['Qwen2-7B-Instruct']);
+  assert.equal([config.maxModelLen, config.apiKey, config.host, config.port], [2048, 'k', '0.0.0.0', 8000]);
+  assert.is(config.dtype, 'fp16');
+  assert.is(config.maxNumBatchedTokens, 256);
+  assert.is(parse('--enable-prefix-caching').enablePrefixCache, true);
+  assert.is(parse('--no-enable-prefix-cache').enablePrefixCache, false);
+  assert.equal(parseServeArgs(['--version']), { action: 'version' });
+});
+
+test('a vLLM flag with no counterpart is refused with the reason, not ignored', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['--tensor-parallel-size=2', /--tensor-parallel-size is a vLLM flag xllm-ts does not support: a server runs on one device/],
+    ['--gpu-memory-utilization', /vLLM flag .* the KV cache grows/],
+    ['--trust-remote-code', /no code from a checkpoint is ever run/],
+    ['--enable-auto-tool-choice', /tool calling is not implemented yet/],
+  ];
+  for (const [flag, message] of cases) {
+    assert.throws(() => parseServeArgs([flag, '0.9']), (error: unknown) => error instanceof ConfigError && message.test(error.message), flag);
+  }
 });
 
 test('kebab-case, snake_case aliases and --flag=value all parse', () => {
@@ -37,8 +66,8 @@ test('kebab-case, snake_case aliases and --flag=value all parse', () => {
 });
 
 test('--help wins and lists every flag', () => {
-  assert.equal(parseServeArgs(['--port', '1', '--help']), { help: true });
-  for (const flag of ['--model', '--runtime', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout']) {
+  assert.equal(parseServeArgs(['--port', '1', '--help']), { action: 'help' });
+  for (const flag of ['--model', '--runtime', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout', '--max-num-seqs', '--enable-prefix-caching', '--dtype', '--version', '--log-format']) {
     assert.ok(serveHelp().includes(flag), flag);
   }
 });
@@ -52,7 +81,9 @@ test('bad flags name the problem', () => {
     [['--runtime', 'wasm'], /--runtime must be one of auto, native, onnxruntime-node/],
     [['--model'], /--model needs a value/],
     [['--threads', '0'], /--threads must be an integer ≥ 1/],
-    [['stray'], /unexpected argument "stray"/],
+    [['--port', '1', 'stray'], /unexpected argument "stray"/],
+    [['--no-port'], /unknown flag --no-port/],
+    [['--no-enable-prefix-caching=true'], /takes no value/],
     [['--enable-prefix-cache=maybe'], /must be true or false/],
   ];
   for (const [argv, message] of cases) {

@@ -44,7 +44,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, ownEngi
     engine,
     config,
     metrics,
-    logger: createLogger('debug', (line) => logs.push(line)),
+    logger: createLogger('debug', 'json', (line) => logs.push(line)),
     modelNames: [MODEL, 'alias-model'],
     admission,
   });

@@ -13,7 +13,7 @@ import { syntheticImage } from './helpers.ts';
 
 const parse = (...argv: string[]) => {
   const parsed = parseServeArgs(argv);
-  if (parsed.help) throw new Error('unexpected --help');
+  if (parsed.action !== 'serve') throw new Error(`unexpected ${parsed.action}`);
   return parsed.config;
 };
 
