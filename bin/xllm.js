@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// The `xllm` command. The project ships TypeScript sources: tsx loads them on Node
+// The `xllm` command. In the published package it runs the compiled server (dist/); in a
+// checkout of the repository, where the TypeScript sources are, it runs them through tsx
 // (Bun runs them natively: `bun server/cli.ts`).
-import { register } from 'tsx/esm/api';
+import { existsSync } from 'node:fs';
 
-register();
-await import('../server/cli.ts');
+const source = new URL('../server/cli.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import(new URL('../dist/server/cli.js', import.meta.url).href);
+}

@@ -8,6 +8,11 @@ const commands: Record<string, { describe: string; load: () => Promise<{ main(ar
 
 async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    const { VERSION } = await import('../src/package.ts');
+    console.log(`xllm-ts ${VERSION}`);
+    return 0;
+  }
   const command = name ? commands[name] : undefined;
   if (!command) {
     const list = Object.entries(commands)
