@@ -50,11 +50,10 @@ export function chatGenerationRequest(
   body: ChatRequest,
   defaults: Partial<SamplingParams>,
 ): Omit<GenerationRequest, 'requestId' | 'promptTokens'> {
-  const beam = (body.beam_width ?? 1) > 1;
-  // Beam search returns per-token logprobs unless told not to (API.md "Beam search").
-  const wantLogprobs = beam ? body.logprobs !== false : body.logprobs === true;
+  // Per-token logprobs only when asked for, with beam search as without it (and as on
+  // completions); top_logprobs alone still sets the beam candidates.
   return toGenerationRequest(body, orNull(body.max_completion_tokens ?? body.max_tokens), {
-    logprobs: wantLogprobs ? (body.top_logprobs ?? 0) : undefined,
+    logprobs: body.logprobs === true ? (body.top_logprobs ?? 0) : undefined,
     beamCandidates: orNull(body.top_logprobs),
   }, defaults);
 }

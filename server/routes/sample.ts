@@ -24,7 +24,7 @@ export async function sample(c: Context<AppEnv>): Promise<Response> {
     const choices = result.matches.map((match, index) => sampleChoice(match, index, tokenText(engine)));
     const withLogprobs = result.matches.filter((match) => match.top.length > 0).length;
     // API.md: this endpoint logs only ids and counts, never the prompt.
-    c.var.logger.info('sample', { request_id: id, match_count: result.matches.length, model });
+    c.var.logger.info('sample', { request_id: c.var.requestId, sample_id: id, match_count: result.matches.length, model });
     return c.json({
       id,
       object: 'sample_completion',

@@ -115,7 +115,9 @@ test('beam search candidates come from top_logprobs (chat) and logprobs (complet
   assert.is(seedChat.logprobs, 4);
   const chatDefault = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 3 }), {});
   assert.equal(chatDefault.beam, { width: 3, candidatesPerBeam: 3, lengthPenalty: undefined });
-  assert.is(chatDefault.logprobs, 0, 'chat beam search returns logprobs by default');
+  assert.is(chatDefault.logprobs, undefined, 'chat beam search returns logprobs only when asked, as completions does');
+  const candidatesOnly = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 2, top_logprobs: 5 }), {});
+  assert.equal([candidatesOnly.beam?.candidatesPerBeam, candidatesOnly.logprobs], [5, undefined]);
   const seedCompletion = completionGenerationRequest(completionRequestSchema.parse({ ...completion, beam_width: 2, logprobs: 4 }), {});
   assert.equal(seedCompletion.beam, { width: 2, candidatesPerBeam: 4, lengthPenalty: undefined });
   const echo = completionGenerationRequest(completionRequestSchema.parse({ ...completion, echo: true, logprobs: 2 }), {});
