@@ -1,4 +1,4 @@
-// `xllm serve` flags (API.md "Server flags"): kebab-case, with xLLM's snake_case spellings
+// `xllm serve` flags (docs/API.md "Server flags"): kebab-case, with xLLM's snake_case spellings
 // (`--max_concurrent_requests`) and vLLM's names where the meaning is the same
 // (`--max-num-seqs`, `--enable-prefix-caching`) as aliases; `--flag value` or `--flag=value`;
 // `--no-FLAG` turns a boolean off; the model may also come first, as in `vllm serve MODEL`.

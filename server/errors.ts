@@ -1,5 +1,5 @@
 // One error type for the whole HTTP layer, and the one place that turns any thrown value into
-// the OpenAI-shaped body of API.md ("Errors"). xLLM's status name stays in `code`.
+// the OpenAI-shaped body of docs/API.md ("Errors"). xLLM's status name stays in `code`.
 import { ZodError } from 'zod';
 import { EngineError, SamplingParamError, type EngineErrorCode } from '../src/index.ts';
 

@@ -1,4 +1,4 @@
-// Prometheus metrics with the exact names of API.md ("Metrics"); dashboards depend on them.
+// Prometheus metrics with the exact names of docs/API.md ("Metrics"); dashboards depend on them.
 // Each app owns its registry, so several servers can live in one process (tests).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineObserver, EngineStats } from '../src/index.ts';

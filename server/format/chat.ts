@@ -1,4 +1,4 @@
-// Chat wire format (API.md "Streaming", "Logprobs formats": chat).
+// Chat wire format (docs/API.md "Streaming", "Logprobs formats": chat).
 import type { FinishReason, GeneratedToken, Usage } from '../../src/index.ts';
 import type { ChoiceState, ResponseFormat } from './format.ts';
 import { chatLogprobs, type TokenText } from './logprobs.ts';

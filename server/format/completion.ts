@@ -1,4 +1,4 @@
-// Completions wire format (API.md "Streaming", "Logprobs formats": completions), with `echo`.
+// Completions wire format (docs/API.md "Streaming", "Logprobs formats": completions), with `echo`.
 import type { GeneratedToken, Usage } from '../../src/index.ts';
 import type { PromptEvent, ResponseFormat } from './format.ts';
 import { appendCompletionLogprobs, emptyCompletionLogprobs, type CompletionLogprobs, type TokenText } from './logprobs.ts';

@@ -1,4 +1,4 @@
-// Logprob shapes of API.md "Logprobs formats": chat's `content[]` entries and completions'
+// Logprob shapes of docs/API.md "Logprobs formats": chat's `content[]` entries and completions'
 // parallel arrays. Token strings come from the model's tokenizer.
 import type { GeneratedToken, InferenceEngine, TopLogprob } from '../../src/index.ts';
 

@@ -1,4 +1,4 @@
-// POST /v1/chat/completions request schema (API.md "Chat and completions requests").
+// POST /v1/chat/completions request schema (docs/API.md "Chat and completions requests").
 import { z } from 'zod';
 import { MAX_TOP_LOGPROBS, type GenerationRequest, type SamplingParams } from '../../src/index.ts';
 import { ApiError } from '../errors.ts';

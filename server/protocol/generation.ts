@@ -103,7 +103,7 @@ export function checkGeneration(body: GenerationFields, ctx: z.RefinementCtx): v
 
 /**
  * With beam search, the endpoint's logprobs field (chat `top_logprobs`, completions numeric
- * `logprobs`) sets the candidates per beam (API.md "Beam search"), so 0 is refused there.
+ * `logprobs`) sets the candidates per beam (docs/API.md "Beam search"), so 0 is refused there.
  */
 export function checkBeamCandidates(body: GenerationFields, field: string, candidates: number | null | undefined, ctx: z.RefinementCtx): void {
   if ((body.beam_width ?? 1) > 1 && candidates === 0) {

@@ -1,4 +1,4 @@
-// POST /v1/sample request schema, with the exact validation messages of API.md "/v1/sample".
+// POST /v1/sample request schema, with the exact validation messages of docs/API.md "/v1/sample".
 import { z } from 'zod';
 import { MAX_SAMPLE_LOGPROBS } from '../../src/index.ts';
 import { requestIdField, requiredString, serviceRequestIdField } from './fields.ts';

@@ -1,4 +1,4 @@
-// POST /sleep and /wakeup (API.md "Sleep mode"), in our shape `{model, level}` and in xLLM's
+// POST /sleep and /wakeup (docs/API.md "Sleep mode"), in our shape `{model, level}` and in xLLM's
 // `{model_id, master_status}` (master_status 1 = light sleep, 2 = deep sleep).
 import { z } from 'zod';
 

@@ -1,4 +1,4 @@
-// POST /tokenize and /detokenize (API.md, beyond xLLM).
+// POST /tokenize and /detokenize (docs/API.md, beyond xLLM).
 import { z } from 'zod';
 import { bool, requiredString, tokenIds } from './fields.ts';
 import { chatRequestSchema } from './chat.ts';

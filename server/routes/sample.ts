@@ -1,4 +1,4 @@
-// POST /v1/sample (API.md "/v1/sample"): top-k next-token logprobs at each selector match.
+// POST /v1/sample (docs/API.md "/v1/sample"): top-k next-token logprobs at each selector match.
 import type { Context } from 'hono';
 import { MAX_SAMPLE_LOGPROBS, type SampleMatch } from '../../src/index.ts';
 import type { AppEnv } from '../env.ts';
@@ -23,7 +23,7 @@ export async function sample(c: Context<AppEnv>): Promise<Response> {
     });
     const choices = result.matches.map((match, index) => sampleChoice(match, index, tokenText(engine)));
     const withLogprobs = result.matches.filter((match) => match.top.length > 0).length;
-    // API.md: this endpoint logs only ids and counts, never the prompt.
+    // docs/API.md: this endpoint logs only ids and counts, never the prompt.
     c.var.logger.info('sample', { request_id: c.var.requestId, sample_id: id, match_count: result.matches.length, model });
     return c.json({
       id,

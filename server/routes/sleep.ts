@@ -1,4 +1,4 @@
-// POST /sleep, POST /wakeup, GET /is_sleeping (API.md "Sleep mode").
+// POST /sleep, POST /wakeup, GET /is_sleeping (docs/API.md "Sleep mode").
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';

@@ -1,4 +1,4 @@
-// POST /tokenize and /detokenize (API.md, beyond xLLM).
+// POST /tokenize and /detokenize (docs/API.md, beyond xLLM).
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from '../protocol/tokenize.ts';

@@ -1,5 +1,5 @@
 // Errors the engine raises for a request. The server maps `code` to an HTTP status; the
-// names are xLLM's status names (API.md "Errors").
+// names are xLLM's status names (docs/API.md "Errors").
 export type EngineErrorCode =
   | 'INVALID_ARGUMENT'
   | 'RESOURCE_EXHAUSTED'

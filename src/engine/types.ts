@@ -109,7 +109,7 @@ export interface Usage {
 export interface SampleRequest {
   requestId: string;
   prompt: string;
-  /** The literal to match (API.md `/v1/sample`). */
+  /** The literal to match (docs/API.md `/v1/sample`). */
   selector: string;
   /** Top logprobs per match, 1..5. */
   logprobs: number;

@@ -8,7 +8,7 @@ import { MAX_STOP_STRINGS, MAX_TOP_LOGPROBS, SamplingParamError, validateSamplin
 import { EngineError } from './errors.ts';
 import type { GenerationRequest, SampleRequest } from './types.ts';
 
-/** /v1/sample reports at most this many top logprobs per match (API.md "/v1/sample"). */
+/** /v1/sample reports at most this many top logprobs per match (docs/API.md "/v1/sample"). */
 export const MAX_SAMPLE_LOGPROBS = 5;
 
 export interface RequestLimits {

@@ -1,4 +1,4 @@
-// The beam-search step of API.md over logit rows in the sampler's buffer (C: xl_beam_step).
+// The beam-search step of docs/API.md over logit rows in the sampler's buffer (C: xl_beam_step).
 // Ranking: cumulative logprob, or score / length^lengthPenalty when a penalty is given.
 // Ties (same key) go to the lower parent index, then the lower token id (a finished beam
 // carried unchanged has token -1).
@@ -20,7 +20,7 @@ export interface BeamStepInput {
   beams: readonly BeamState[];
   /** Beams that survive the step. */
   width: number;
-  /** Tokens each live beam proposes, k ≥ 1 (API.md: logprobs / top_logprobs, else width). */
+  /** Tokens each live beam proposes, k ≥ 1 (docs/API.md: logprobs / top_logprobs, else width). */
   candidatesPerBeam: number;
   /** score / length^lengthPenalty ranks beams when given. */
   lengthPenalty?: number;

@@ -1,5 +1,5 @@
 // Engine-level sampling parameters (no HTTP here) and their validation. The ranges are
-// those of API.md; errors name the wire parameter so the server can report `param`.
+// those of docs/API.md; errors name the wire parameter so the server can report `param`.
 
 export interface SamplingParams {
   /** 0 (or below 1e-5) = greedy argmax, ties to the lower token id. */

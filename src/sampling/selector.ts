@@ -1,4 +1,4 @@
-// Selector matching for /v1/sample (API.md): where in the tokenized prompt a literal sits.
+// Selector matching for /v1/sample (docs/API.md): where in the tokenized prompt a literal sits.
 // A literal that is one token matches every position holding that id (xLLM's rule); a
 // longer one matches its non-overlapping text occurrences, left to right, and the prompt
 // is tokenized in segments split at each occurrence so every match starts on a token.
