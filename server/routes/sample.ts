@@ -23,8 +23,10 @@ export async function sample(c: Context<AppEnv>): Promise<Response> {
     });
     const choices = result.matches.map((match, index) => sampleChoice(match, index, tokenText(engine)));
     const withLogprobs = result.matches.filter((match) => match.top.length > 0).length;
-    // docs/API.md: this endpoint logs only ids and counts, never the prompt.
-    c.var.logger.info('sample', { request_id: c.var.requestId, sample_id: id, match_count: result.matches.length, model });
+    // docs/API.md: this endpoint logs only ids and counts, never the prompt. A match's
+    // sample_id is its choice index (the xLLM page's definition).
+    c.var.logger.info('sample', { request_id: id, match_count: result.matches.length, model });
+    choices.forEach((choice) => c.var.logger.info('sample_match', { request_id: id, sample_id: choice.index, finish_reason: choice.finish_reason }));
     return c.json({
       id,
       object: 'sample_completion',

@@ -104,11 +104,15 @@ test('seed: /v1/sample with an exact-token selector, and the no-match case', asy
   }
   assert.is(body.usage.completion_tokens, 2);
   assert.is(body.usage.total_tokens, body.usage.prompt_tokens + 2);
-  // Its log line holds ids and counts only (API.md: request_id, sample_id, match_count, model).
-  const line = server.logs.map((l) => JSON.parse(l) as Json).find((l) => l.event === 'sample' && l.sample_id === 'sample-demo-001');
-  assert.ok(line, 'the sample line names the sample_id');
-  assert.equal(Object.keys(line!).sort(), ['event', 'level', 'match_count', 'model', 'request_id', 'sample_id', 'time']);
-  assert.is(line!.match_count, 2);
+  // Its log lines hold ids and counts only (request_id, match_count, model; per match its
+  // sample_id, the choice index), never the prompt.
+  const lines = server.logs.map((l) => JSON.parse(l) as Json).filter((l) => l.request_id === 'sample-demo-001' && l.event.startsWith('sample'));
+  assert.equal(lines.map((l) => Object.keys(l).sort()), [
+    ['event', 'level', 'match_count', 'model', 'request_id', 'time'],
+    ['event', 'finish_reason', 'level', 'request_id', 'sample_id', 'time'],
+    ['event', 'finish_reason', 'level', 'request_id', 'sample_id', 'time'],
+  ]);
+  assert.equal(lines.map((l) => l.match_count ?? l.sample_id), [2, 0, 1]);
   const none = (await (await postJson(url('/v1/sample'), { model: MODEL, prompt: 'nothing here', selector: { type: 'literal', value: '<|im_start|>' } })).json()) as Json;
   assert.equal(none.choices, []);
   const first = (await (await postJson(url('/v1/sample'), { model: MODEL, prompt: '<|im_start|>x', selector: { type: 'literal', value: '<|im_start|>' } })).json()) as Json;
