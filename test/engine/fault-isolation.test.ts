@@ -35,15 +35,21 @@ function startNeighbour(engine: Engine): { started: Promise<void>; done: Promise
   return { started, done };
 }
 
-function rejection(fn: () => unknown): EngineError {
+/** The EngineError `run` throws or rejects with; fails the test when it succeeds. */
+async function engineError(run: () => unknown): Promise<EngineError> {
   try {
-    fn();
+    await run();
   } catch (error) {
     assert.instance(error, EngineError);
     return error as EngineError;
   }
-  assert.unreachable('the request was accepted');
+  assert.unreachable('it succeeded');
   throw new Error('unreachable');
+}
+
+/** Drains a generation to its end. */
+async function drain(events: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of events) void _;
 }
 
 test('bad requests are refused up front, naming the field, and a running stream is untouched', async () => {
@@ -76,7 +82,7 @@ test('bad requests are refused up front, naming the field, and a running stream 
     ['images', { images: [{ pixelValues: new Float32Array(4), gridThw: [1, 2, 2], tokenCount: 1 }] }],
   ];
   for (const [param, patch] of bad) {
-    const error = rejection(() => engine.generate({ ...base, ...patch }));
+    const error = await engineError(() => engine.generate({ ...base, ...patch }));
     assert.is(error.code, 'INVALID_ARGUMENT', `${param}: ${error.message}`);
     assert.is(error.param, param, error.message);
   }
@@ -86,12 +92,8 @@ test('bad requests are refused up front, naming the field, and a running stream 
     ['selector.value', { selector: '' }],
   ];
   for (const [param, patch] of sampleErrors) {
-    const error = await engine.sample({ requestId: 's', prompt: 'a <x> b', selector: '<x>', logprobs: 5, ...patch }).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    assert.instance(error, EngineError, `sample ${JSON.stringify(patch)} was accepted`);
-    assert.equal([(error as EngineError).code, (error as EngineError).param], ['INVALID_ARGUMENT', param]);
+    const error = await engineError(() => engine.sample({ requestId: 's', prompt: 'a <x> b', selector: '<x>', logprobs: 5, ...patch }));
+    assert.equal([error.code, error.param], ['INVALID_ARGUMENT', param]);
   }
   assert.equal(await neighbour.done, alone);
   assert.equal([engine.stats().running, engine.stats().waiting, engine.stats().slotsUsedRatio], [0, 0, 0]);
@@ -120,24 +122,13 @@ function poisonRunner(engine: Engine): { passes: { rows: number; seq: number; fa
   return { passes: log };
 }
 
-async function failure(events: AsyncIterable<unknown>): Promise<EngineError> {
-  try {
-    for await (const _ of events) void _;
-  } catch (error) {
-    assert.instance(error, EngineError);
-    return error as EngineError;
-  }
-  assert.unreachable('the poisoned request finished');
-  throw new Error('unreachable');
-}
-
 test('a prefill pass shared with a poisoned prompt is retried alone: only the poisoned request fails', async () => {
   const engine = await loadTiny({ maxBatchSize: 4 });
   const alone = await solo(engine);
   const { passes } = poisonRunner(engine);
   // Submitted together, both fresh short prompts prefill in one padded pass.
   const neighbour = collect(engine.generate(greedyRequest('neighbour', NEIGHBOUR, STEPS)));
-  const poisoned = failure(engine.generate(greedyRequest('poisoned', [...randomTokens(9, 5), POISON_PROMPT_TOKEN], 8)));
+  const poisoned = engineError(() => drain(engine.generate(greedyRequest('poisoned', [...randomTokens(9, 5), POISON_PROMPT_TOKEN], 8))));
   const error = await poisoned;
   assert.is(error.code, 'INTERNAL');
   assert.match(error.message, /kernel failed on a poisoned row/);
@@ -156,7 +147,7 @@ test('a decode step shared with a poisoned sequence is retried per request: the 
   await neighbour.started;
   // Greedy with a +100 bias: its first token is the poison, which its next decode row carries.
   const biased = samplingParams({ temperature: 0, logitBias: new Map([[POISON_OUTPUT_TOKEN, 100]]) });
-  const error = await failure(engine.generate(greedyRequest('poisoned', randomTokens(10, 7), 8, { sampling: biased })));
+  const error = await engineError(() => drain(engine.generate(greedyRequest('poisoned', randomTokens(10, 7), 8, { sampling: biased }))));
   assert.is(error.code, 'INTERNAL');
   assert.equal(await neighbour.done, alone);
   assert.ok(passes.some((p) => p.seq === 1 && p.rows >= 2 && p.failed), 'a decode pass of both failed');
