@@ -1,5 +1,6 @@
-// `xllm serve`: load the engine, listen, log JSON lines, and shut down gracefully on
-// SIGTERM/SIGINT (stop accepting, let in-flight requests finish by the deadline, cancel the rest).
+// `xllm serve`: find the model (converting a Hugging Face checkpoint once), load the engine,
+// listen, log, and shut down gracefully on SIGTERM/SIGINT (stop accepting, let in-flight
+// requests finish by the deadline, cancel the rest).
 import { basename, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Engine, VERSION, readManifest } from '../../src/index.ts';

@@ -1,7 +1,7 @@
 // The published package: `npm pack`'s tarball holds compiled JavaScript with .d.ts types (no
 // TypeScript source to run), installs into an empty project, and there plain `node` — no tsx —
-// imports the engine and generates the same greedy tokens as the engine in this repository,
-// and the `xllm` binary answers --version.
+// and Bun import the engine and generate the same greedy tokens as the engine in this
+// repository, and the `xllm` binary answers --version.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,21 +39,20 @@ test('npm pack → install into an empty project → plain node generates; xllm 
 
   const app = join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+  // Bun's npm package fetches its binary in an install script, which npm runs only when allowed.
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', allowScripts: { bun: true } }));
   // No network is needed beyond the registry; onnxruntime-node's optional GPU download is skipped.
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, filename)], {
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, filename), 'bun'], {
     cwd: app,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
   });
   assert.not.ok(readdirSync(join(app, 'node_modules')).includes('tsx'), 'tsx is not installed with the package');
   writeFileSync(join(app, 'run.mjs'), SCRIPT);
-  const out = JSON.parse(execFileSync('node', ['run.mjs', tinyDir()], { cwd: app, encoding: 'utf8' })) as {
-    version: string;
-    tokens: number[];
-    promptTokens: number[];
-    tokenizer: boolean;
-  };
+  type Output = { version: string; tokens: number[]; promptTokens: number[]; tokenizer: boolean };
+  const out = JSON.parse(execFileSync('node', ['run.mjs', tinyDir()], { cwd: app, encoding: 'utf8' })) as Output;
+  const bun = JSON.parse(execFileSync(join(app, 'node_modules', '.bin', 'bun'), ['run.mjs', tinyDir()], { cwd: app, encoding: 'utf8' })) as Output;
+  assert.equal(bun, out, 'Bun gives what Node gives');
   assert.is(out.version, version);
   assert.ok(out.tokenizer, 'xllm-ts/tokenizer is the same Tokenizer');
 
