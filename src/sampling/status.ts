@@ -7,6 +7,7 @@ const MESSAGES: Record<number, string> = {
   [-5]: 'a token id is outside the vocabulary',
   [-6]: 'an argument is out of range',
   [-7]: 'out of wasm memory',
+  [-8]: 'the constraint needs more automaton states than its limit',
 };
 
 /** Returns a non-negative status; throws `${what}: <reason>` for an error code. */

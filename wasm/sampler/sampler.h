@@ -16,6 +16,7 @@ enum {
   XL_ERR_BAD_TOKEN = -5,    // a token id outside [0, vocab)
   XL_ERR_BAD_ARG = -6,      // another argument out of range (k < 1, n > limit, ...)
   XL_ERR_NO_MEMORY = -7,
+  XL_ERR_TOO_COMPLEX = -8,  // a constraint needs more DFA states than its limit
 };
 
 #define XL_MAX_TOP_N 20

@@ -1,0 +1,70 @@
+// Constrained decoding: what a request asks its output to be, compiled to an NFA (in
+// TypeScript, at admission, where a constraint the engine cannot enforce exactly is refused)
+// and run by the C engine against the vocabulary (automaton.ts, between forward passes).
+import { alt, literal, type Pattern } from './ast.ts';
+import { ConstraintError } from './errors.ts';
+import { anyJsonObject, schemaPattern } from './json-schema.ts';
+import { compileNfa, type Nfa } from './nfa.ts';
+import { parseRegex } from './regex.ts';
+
+export { ConstraintError } from './errors.ts';
+export { Automaton, VocabularyTrie, type TokenSource } from './automaton.ts';
+export type { Nfa } from './nfa.ts';
+
+/** What the output must be. */
+export type ConstraintSpec =
+  /** A JSON text valid against the schema (draft 2020-12 subset; see json-schema.ts). */
+  | { type: 'json_schema'; schema: unknown }
+  /** Any JSON object. */
+  | { type: 'json_object' }
+  /** A full match of the regular expression. */
+  | { type: 'regex'; pattern: string }
+  /** Exactly one of the strings. */
+  | { type: 'choice'; choices: string[] };
+
+export interface CompiledConstraint {
+  /** Equal specs have equal keys: the engine shares their automaton. */
+  key: string;
+  nfa: Nfa;
+}
+
+const cache = new Map<string, CompiledConstraint>();
+const CACHE_SIZE = 64;
+
+/** Compiles (or finds compiled) `spec`; a ConstraintError names what cannot be enforced. */
+export function compileConstraint(spec: ConstraintSpec): CompiledConstraint {
+  const key = JSON.stringify(spec);
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key);
+    cache.set(key, hit); // most recently used last
+    return hit;
+  }
+  const compiled = { key, nfa: compileNfa(specPattern(spec), specPath(spec)) };
+  cache.set(key, compiled);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return compiled;
+}
+
+function specPath(spec: ConstraintSpec): string {
+  return spec.type === 'json_schema' ? 'schema' : spec.type === 'regex' ? 'pattern' : spec.type === 'choice' ? 'choices' : '';
+}
+
+function specPattern(spec: ConstraintSpec): Pattern {
+  switch (spec.type) {
+    case 'json_schema':
+      return schemaPattern(spec.schema, 'schema');
+    case 'json_object':
+      return anyJsonObject();
+    case 'regex':
+      if (typeof spec.pattern !== 'string') throw new ConstraintError('pattern', 'pattern must be a string');
+      return parseRegex(spec.pattern, 'pattern');
+    case 'choice':
+      if (!Array.isArray(spec.choices) || spec.choices.length === 0 || spec.choices.some((c) => typeof c !== 'string' || c === '')) {
+        throw new ConstraintError('choices', 'choices must be a non-empty array of non-empty strings');
+      }
+      return alt(...spec.choices.map(literal));
+    default:
+      throw new ConstraintError('type', `constraint type ${JSON.stringify((spec as { type: unknown }).type)} is not one of json_schema, json_object, regex, choice`);
+  }
+}
