@@ -15,7 +15,7 @@ import type { Runtime } from './graph-session.ts';
 import { Phase, type GenerateRequestState, type SampleRequestState } from './requests.ts';
 import { Scheduler } from './scheduler.ts';
 import type { EngineOptions, EngineStats, GenerationEvent, GenerationRequest, InferenceEngine, SampleRequest, SampleResult, VisionInfo } from './types.ts';
-import { checkGenerationRequest, checkSampleRequest, type RequestLimits } from './validate.ts';
+import { checkConstraint, checkGenerationRequest, checkSampleRequest, type RequestLimits } from './validate.ts';
 import { visionPrompt, type VisionPrompt } from './vision-prompt.ts';
 
 const DEFAULT_SLOTS = 8;
@@ -59,6 +59,10 @@ export class Engine implements InferenceEngine {
       }),
       Decoding.create(manifest.vocabSize, Math.max(slots, MIN_LOGITS_ROWS)),
     ]);
+    decoding.setVocabulary(
+      { usableBytes: (id) => (tokenizer.hasId(id) && !tokenizer.isSpecial(id) ? tokenizer.tokenBytes(id) : null) },
+      tokenizer.eosTokenIds,
+    );
     const vision = manifest.architecture === 'qwen2_5_vl' ? { processor: loadImageProcessorConfig(modelDir), tokens: { ...manifest.vision.tokens } } : null;
     const scheduler = new Scheduler(runner, decoding, tokenizer, {
       slots,
@@ -74,6 +78,7 @@ export class Engine implements InferenceEngine {
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {
     this.assertAwake();
     checkGenerationRequest(request, this.limits);
+    const constraint = checkConstraint(request);
     const prompt = request.promptTokens;
     const n = request.n ?? 1;
     const width = request.beam ? request.beam.width : (request.bestOf ?? n);
@@ -96,6 +101,7 @@ export class Engine implements InferenceEngine {
       promptLogprobs: [null],
       buffered: request.beam !== undefined || width > n,
       ...(vision ? { vision } : {}),
+      ...(constraint ? { constraint } : {}),
     };
     this.scheduler.submit(state);
     const cancel = () => this.scheduler.cancel(state);

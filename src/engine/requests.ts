@@ -1,6 +1,7 @@
 // A request inside the engine, from arrival to its last event. Its states read top to bottom:
 // waiting (queued) → prefill (the prompt goes into the first sequence's slot, in chunks) →
 // decode (every sequence steps together with all others) → done.
+import type { CompiledConstraint } from '../constraint/index.ts';
 import { Channel } from './channel.ts';
 import type { Sequence } from './sequence.ts';
 import type { GenerationEvent, GenerationRequest, SampleMatch, TopLogprob } from './types.ts';
@@ -42,6 +43,8 @@ export interface GenerateRequestState extends RequestBase {
   lastTokenAt?: number;
   /** Events held back until the end (best_of > n and beam search pick their choices last). */
   readonly buffered: boolean;
+  /** The request's constraint, compiled at admission. */
+  readonly constraint?: CompiledConstraint;
 }
 
 export interface SampleRequestState extends RequestBase {

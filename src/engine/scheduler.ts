@@ -373,7 +373,7 @@ export class Scheduler {
       return s;
     });
     if (state.kind === 'beam') {
-      stepper.startBeams(lastRow, siblings);
+      stepper.startBeams(lastRow);
     } else {
       state.sequences.push(...siblings);
       stepper.sampleFirst(lastRow);

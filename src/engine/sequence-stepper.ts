@@ -1,6 +1,7 @@
 // What one request does with each step's logits: sampling (n, best_of) draws a token per
 // sequence; beam search keeps the best `width` continuations. Either way every new token goes
 // through the same finish checks (EOS, stop ids, stop strings, max_tokens, context end).
+import type { Automaton } from '../constraint/index.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Decoding, Rng } from './decoding.ts';
 import type { KvCache } from './kv-cache.ts';
@@ -15,6 +16,10 @@ export class SequenceStepper {
   private readonly textOptions: TextOptions;
   private readonly eos: Set<number>;
   private readonly stopIds: Set<number>;
+  /** The constraint's automaton (constrained requests), acquired until dispose(). */
+  private readonly automaton: Automaton | null;
+  /** End tokens an accepting automaton state allows. */
+  private readonly endTokens: number;
 
   constructor(
     private readonly state: GenerateRequestState,
@@ -26,6 +31,13 @@ export class SequenceStepper {
     this.textOptions = { skipSpecialTokens: r.skipSpecialTokens ?? true, stop: r.stop ?? [], includeStopStrInOutput: r.includeStopStrInOutput ?? false };
     this.eos = new Set(r.ignoreEos ? [] : tokenizer.eosTokenIds);
     this.stopIds = new Set(r.stopTokenIds ?? []);
+    this.automaton = state.constraint ? decoding.automaton(state.constraint) : null;
+    this.endTokens = new Set(tokenizer.eosTokenIds).size;
+  }
+
+  /** The request is over: its automaton may go. */
+  dispose(): void {
+    this.automaton?.releaseUse();
   }
 
   get done(): boolean {
@@ -41,6 +53,7 @@ export class SequenceStepper {
     seqs.forEach((seq, i) => {
       // Sequence i draws from its own stream, so choices differ yet a seed repeats them all.
       this.rngs.set(seq, this.decoding.newRng(seed === undefined ? undefined : seed + i));
+      if (this.automaton) seq.constraintState = this.automaton.start;
     });
     // The sampler only reads logits rows, so every sequence draws from the prompt's last row.
     this.sampleRows(new Map(seqs.map((seq) => [seq, lastRow])));
@@ -53,6 +66,9 @@ export class SequenceStepper {
 
   private sampleRows(rowOf: Map<Sequence, number>): void {
     const live = this.state.sequences.filter((s) => s.finish === null);
+    // Constrained: every row loses the tokens its sequence may not write (idempotent on a
+    // row that several sequences share, the prompt's last row, since they all start alike).
+    if (this.automaton) for (const seq of live) this.automaton.applyMask(seq.constraintState, rowOf.get(seq)!);
     const topN = this.state.request.logprobs ?? 0;
     // The token's logprob costs an exp pass over the row: only for logprobs, or best_of's ranking.
     const withLogprob = this.state.request.logprobs !== undefined || this.state.buffered;
@@ -81,19 +97,35 @@ export class SequenceStepper {
 
     let reason: FinishReason | null = this.eos.has(result.token) || this.stopIds.has(result.token) ? 'stop' : null;
     let text = '';
+    let stoppedByString = false;
     if (reason === null) {
       const pushed = output.push(result.token);
       text = pushed.text;
+      stoppedByString = pushed.stopped;
       if (pushed.stopped) reason = 'stop';
+      else if (this.advanceConstraint(seq, result.token)) reason = 'stop';
     }
     reason ??= this.lengthReached(seq);
-    const stoppedByString = reason === 'stop' && !this.eos.has(result.token) && !this.stopIds.has(result.token);
     if (reason !== null && !stoppedByString) text += output.flush();
     seq.text += text;
     seq.finish = reason;
     if (this.state.buffered) return;
     this.state.channel.push({ type: 'delta', index: seq.index, text, tokens: [generated] });
     if (reason !== null) this.state.channel.push({ type: 'finish', index: seq.index, reason, text: '' });
+  }
+
+  /**
+   * Moves a constrained sequence's automaton past `token`; true when the output is complete
+   * (it may end here and nothing may follow but the end), so it stops without spending a
+   * step on drawing the end token.
+   */
+  private advanceConstraint(seq: Sequence, token: number): boolean {
+    const automaton = this.automaton;
+    if (!automaton) return false;
+    const state = automaton.step(seq.constraintState, token);
+    if (state === 0) throw new Error(`constraint: token ${token} left the constraint's language`);
+    seq.constraintState = state;
+    return automaton.accepting(state) && automaton.allowedCount(state) === this.endTokens;
   }
 
   private lengthReached(seq: Sequence): FinishReason | null {
@@ -103,24 +135,27 @@ export class SequenceStepper {
 
   // ---- beam search -----------------------------------------------------------------------
 
-  /** The prompt's last row seeds the beams: its best `width` tokens, one beam each. */
-  startBeams(lastRow: number, siblings: Sequence[]): void {
+  /** The prompt's last row seeds the beams: its best `width` tokens, one beam each (every slot holds the prompt's KV). */
+  startBeams(lastRow: number): void {
     const root = this.state.sequences[0];
-    this.advanceBeams([root], new Map([[root, lastRow]]), siblings.map((s) => s.slot), null);
+    if (this.automaton) root.constraintState = this.automaton.start;
+    this.advanceBeams([root], new Map([[root, lastRow]]), null);
   }
 
   private beamStep(rowOf: Map<Sequence, number>, kv: KvCache): void {
-    this.advanceBeams(this.state.sequences, rowOf, [], kv);
+    this.advanceBeams(this.state.sequences, rowOf, kv);
   }
 
   /**
    * One beam-search step over `beams` (live ones have a logits row). Survivors that continue a
-   * parent whose slot another survivor already took get a spare slot and a copy of the
-   * parent's KV (when `kv` is given; the seeding step's spare slots already hold the prompt).
+   * parent whose slot another survivor already took get a free slot of the request and a copy
+   * of the parent's KV (when `kv` is given; in the seeding step every slot holds the prompt).
    */
-  private advanceBeams(beams: Sequence[], rowOf: Map<Sequence, number>, spareSlots: number[], kv: KvCache | null): void {
+  private advanceBeams(beams: Sequence[], rowOf: Map<Sequence, number>, kv: KvCache | null): void {
     const { beam, logprobs } = this.state.request;
     const params = beam!;
+    // Constrained: each live beam's row keeps only what that beam may write next.
+    if (this.automaton) for (const b of beams) if (b.finish === null) this.automaton.applyMask(b.constraintState, rowOf.get(b)!);
     const survivors = this.decoding.beamStep({
       beams: beams.map((b) => ({ score: b.cumulativeLogprob, finished: b.finish !== null, length: b.tokens.length - b.promptLength, row: rowOf.get(b) })),
       width: params.width,
@@ -128,12 +163,13 @@ export class SequenceStepper {
       lengthPenalty: params.lengthPenalty,
       eosTokenIds: [...this.eos],
     });
-    const kept = new Set(survivors.filter((s) => s.token < 0).map((s) => beams[s.parent]));
+    // Beams that stay in their slot: finished ones carried as they are, and parents extended
+    // in place. Every other slot of the request is free for a fork (fewer survivors than the
+    // width, as when a constraint leaves few tokens, leave slots unused until a later step).
+    const staying = new Set([...survivors.map((s) => beams[s.parent])]);
+    const taken = new Set([...staying].map((b) => b.slot));
+    const spare = this.state.slots.filter((slot) => !taken.has(slot));
     const claimed = new Set<Sequence>();
-    const spare = [
-      ...spareSlots,
-      ...beams.filter((b) => !kept.has(b) && !survivors.some((s) => s.token >= 0 && beams[s.parent] === b)).map((b) => b.slot),
-    ];
     // Forks first, from parents not yet extended in place.
     const plan = survivors.map((s) => {
       if (s.token < 0) return { survivor: s, seq: beams[s.parent] };
@@ -157,6 +193,7 @@ export class SequenceStepper {
         seq.cumulativeLogprob += logprob;
         if (survivor.finished || this.stopIds.has(survivor.token)) seq.finish = 'stop';
         else if (this.textOptions.stop.length > 0 && finalText(this.tokenizer, seq.outputTokens, this.textOptions).stopped) seq.finish = 'stop';
+        else if (this.advanceConstraint(seq, survivor.token)) seq.finish = 'stop';
         else seq.finish = this.lengthReached(seq);
       }
       next.push(seq);

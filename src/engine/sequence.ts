@@ -13,6 +13,8 @@ export class Sequence {
   finish: FinishReason | null = null;
   /** Text emitted so far (kept for beams and best_of, which answer at the end). */
   text = '';
+  /** The constraint automaton's state after the generated tokens (constrained requests). */
+  constraintState = 0;
 
   constructor(
     readonly index: number,
@@ -38,6 +40,7 @@ export class Sequence {
     child.cached = this.cached;
     child.cumulativeLogprob = this.cumulativeLogprob;
     child.text = this.text;
+    child.constraintState = this.constraintState;
     return child;
   }
 }

@@ -1,6 +1,7 @@
 // The engine's public request/response shapes. They know nothing of HTTP: the server maps
 // API fields onto them (server/protocol/*) and maps events back onto API responses.
 import type { SamplingDefaults } from '../model/generation-config.ts';
+import type { ConstraintSpec } from '../constraint/index.ts';
 import type { SamplingParams } from '../sampling/params.ts';
 import type { RuntimeChoice } from './graph-session.ts';
 import type { ImageProcessorConfig } from '../vision/config.ts';
@@ -74,6 +75,12 @@ export interface GenerationRequest {
   /** Same for the prompt's tokens (completions `echo` with `logprobs`). */
   promptLogprobs?: number;
   beam?: BeamParams;
+  /**
+   * What the output must be (a JSON Schema, any JSON object, a regular expression, a choice):
+   * tokens that would leave it are masked before sampling, each beam and choice alike. Its
+   * logprobs are then those of the constrained distribution.
+   */
+  constraint?: ConstraintSpec;
 }
 
 export interface TopLogprob {

@@ -3,6 +3,7 @@
 // batch. Library callers get the same protection as HTTP clients: an INVALID_ARGUMENT
 // EngineError whose `param` is the API (snake_case) name of the field, which the server
 // reports as a 400.
+import { compileConstraint, ConstraintError, type CompiledConstraint } from '../constraint/index.ts';
 import { MAX_CANDIDATES_PER_BEAM } from '../sampling/beam.ts';
 import { MAX_STOP_STRINGS, MAX_TOP_LOGPROBS, SamplingParamError, validateSamplingParams } from '../sampling/params.ts';
 import { EngineError } from './errors.ts';
@@ -76,6 +77,19 @@ export function checkGenerationRequest(request: GenerationRequest, limits: Reque
   if (request.images !== undefined && !Array.isArray(request.images)) throw invalid('images', 'images must be an array');
   if (request.beam) checkBeam(request, limits.slots);
   else checkChoices(request, limits.slots);
+}
+
+/** The request's constraint compiled; errors name the keyword as `constraint.<path>`. */
+export function checkConstraint(request: GenerationRequest): CompiledConstraint | undefined {
+  if (request.constraint === undefined) return undefined;
+  if (typeof request.constraint !== 'object' || request.constraint === null) throw invalid('constraint', 'constraint must be an object');
+  if (request.ignoreEos) throw invalid('ignore_eos', 'ignore_eos cannot be combined with a constraint: the output ends when the constraint is complete');
+  try {
+    return compileConstraint(request.constraint);
+  } catch (error) {
+    if (error instanceof ConstraintError) throw invalid(error.path ? `constraint.${error.path}` : 'constraint', error.message);
+    throw error;
+  }
 }
 
 export function checkSampleRequest(request: SampleRequest): void {
