@@ -3,6 +3,7 @@
 // spec default).
 import { z } from 'zod';
 import { MAX_STOP_STRINGS, type GenerationRequest, type SamplingParams } from '../../src/index.ts';
+import { structuredOutputFields, structuredOutput } from './structured-output.ts';
 import { between, bool, intAtLeast, intBetween, orNull, requestIdField, requiredString, serviceRequestIdField, tokenIds } from './fields.ts';
 
 /** Choices per request are bounded so one request cannot queue thousands of sequences. */
@@ -53,17 +54,7 @@ export const generationFields = {
   service_request_id: serviceRequestIdField,
   /** OpenAI's end-user id: metadata for the caller, with no effect on the output. */
   user: z.string({ error: 'user must be a string' }).nullish(),
-  /** Only plain text until structured output exists; any other format is refused, never ignored. */
-  response_format: z
-    .strictObject(
-      {
-        type: z.string({ error: 'response_format.type must be a string' }).refine((type) => type === 'text', {
-          error: (issue) => `response_format.type ${JSON.stringify(issue.input)} is not supported: this server only produces plain text (type "text")`,
-        }),
-      },
-      { error: 'response_format must be an object like {"type": "text"}' },
-    )
-    .nullish(),
+  ...structuredOutputFields,
   add_special_tokens: bool('add_special_tokens').nullish(),
   logit_bias: z
     .record(z.string(), between('logit_bias values', -100, 100), { error: 'logit_bias must be an object of token id → bias' })
@@ -129,6 +120,7 @@ export function toGenerationRequest(
 ): Omit<GenerationRequest, 'requestId' | 'promptTokens'> {
   const width = body.beam_width ?? 1;
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const constraint = structuredOutput(body);
   return {
     sampling: toSamplingParams(body, defaults),
     maxTokens,
@@ -146,6 +138,7 @@ export function toGenerationRequest(
       width > 1
         ? { width, candidatesPerBeam: logprobs.beamCandidates ?? width, lengthPenalty: orNull(body.length_penalty) }
         : undefined,
+    ...(constraint ? { constraint } : {}),
   };
 }
 
