@@ -3,6 +3,7 @@
 // (`--max-num-seqs`, `--enable-prefix-caching`) as aliases; `--flag value` or `--flag=value`;
 // `--no-FLAG` turns a boolean off; the model may also come first, as in `vllm serve MODEL`.
 import type { Device, RuntimeChoice } from '../src/index.ts';
+import { REASONING_PARSERS, TOOL_CALL_PARSERS } from './tools/parsers.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'text';
@@ -43,6 +44,12 @@ export interface ServerConfig {
   allowedLocalMediaPath?: string;
   /** Images one chat request may carry (vlm). */
   limitImagePerPrompt: number;
+  /** How the model writes tool calls (server/tools/parsers.ts). */
+  toolCallParser: string;
+  /** tool_choice "auto" (the model decides) is served. */
+  enableAutoToolChoice: boolean;
+  /** Splits `<think>` reasoning into reasoning_content (server/tools/parsers.ts); undefined: off. */
+  reasoningParser?: string;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -63,6 +70,8 @@ export const defaultConfig: ServerConfig = {
   shutdownTimeoutSeconds: 30,
   allowedMediaDomains: [],
   limitImagePerPrompt: 8,
+  toolCallParser: 'qwen',
+  enableAutoToolChoice: true,
 };
 
 type FlagKind = 'string' | 'strings' | 'int' | 'bool';
@@ -126,6 +135,9 @@ const flags: Record<string, FlagSpec> = {
   'allowed-media-domains': { key: 'allowedMediaDomains', kind: 'strings', help: 'hosts http(s) image URLs may come from (default: none)' },
   'allowed-local-media-path': { key: 'allowedLocalMediaPath', kind: 'string', help: 'directory file:// image URLs may read (default: none)' },
   'limit-image-per-prompt': { key: 'limitImagePerPrompt', kind: 'int', min: 0, help: 'images per chat request (default 8)' },
+  'tool-call-parser': { key: 'toolCallParser', kind: 'string', values: Object.keys(TOOL_CALL_PARSERS), help: `how the model writes tool calls: ${Object.keys(TOOL_CALL_PARSERS).join(' | ')} (default qwen)` },
+  'enable-auto-tool-choice': { key: 'enableAutoToolChoice', kind: 'bool', help: 'serve tool_choice "auto" (default on; --no-enable-auto-tool-choice refuses it)' },
+  'reasoning-parser': { key: 'reasoningParser', kind: 'string', values: Object.keys(REASONING_PARSERS), help: `split <think> reasoning into reasoning_content: ${Object.keys(REASONING_PARSERS).join(' | ')} (default off)` },
 };
 
 /**
@@ -144,9 +156,6 @@ const vllmOnly: Record<string, string> = {
   'swap-space': 'there is no CPU swap space for the KV cache',
   'tokenizer': "the model directory's own tokenizer is used",
   'chat-template': "the model's own chat template is used",
-  'enable-auto-tool-choice': 'tool calling is not implemented yet',
-  'tool-call-parser': 'tool calling is not implemented yet',
-  'reasoning-parser': 'reasoning parsing is not implemented yet',
   'lora-modules': 'LoRA adapters are not supported',
   'enable-lora': 'LoRA adapters are not supported',
   'speculative-config': 'speculative decoding is not supported',

@@ -27,7 +27,7 @@ export type {
 } from './engine/types.ts';
 export type { Runtime, RuntimeChoice } from './engine/graph-session.ts';
 export { readManifest, type ModelManifest } from './model/manifest.ts';
-export { compileConstraint, ConstraintError, type ConstraintSpec } from './constraint/index.ts';
+export { compileConstraint, ConstraintError, type ConstraintSpec, type ToolCallSyntax, type ToolSpec } from './constraint/index.ts';
 export {
   samplingParams,
   validateSamplingParams,

@@ -52,8 +52,8 @@ export function completionFormat(options: {
       return [{ index, text: echoText(index), logprobs: options.logprobs ? logprobs : null, finish_reason: null }];
     },
     delta(index, text, tokens) {
-      if (text === '' && (!options.logprobs || tokens.length === 0)) return undefined;
-      return { index, text, logprobs: tokenLogprobs(index, tokens, text), finish_reason: null };
+      if (text === '' && (!options.logprobs || tokens.length === 0)) return [];
+      return [{ index, text, logprobs: tokenLogprobs(index, tokens, text), finish_reason: null }];
     },
     finish: (index, reason, text) => [{ index, text, logprobs: null, finish_reason: reason }],
     choice(index, state) {

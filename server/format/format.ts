@@ -18,8 +18,8 @@ export interface ResponseFormat {
   onPrompt(prompt: number, event: PromptEvent): void;
   /** Stream: choice parts sent before the first text of choice `index`. */
   open(index: number): object[];
-  /** Stream: new text and tokens of choice `index`; undefined when there is nothing to send. */
-  delta(index: number, text: string, tokens: readonly GeneratedToken[]): object | undefined;
+  /** Stream: the parts that carry new text and tokens of choice `index` (none when there is nothing to send). */
+  delta(index: number, text: string, tokens: readonly GeneratedToken[]): object[];
   /** Stream: the parts that end choice `index` (the last held-back text, then the reason). */
   finish(index: number, reason: FinishReason, text: string): object[];
   /** Complete response: one choice. */

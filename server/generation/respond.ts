@@ -64,8 +64,7 @@ export async function* chunks(
     if (event.type === 'prompt') format.onPrompt(prompt, event);
     else if (event.type === 'usage') addUsage(usage, event.usage);
     else if (event.type === 'delta') {
-      const delta = format.delta(event.index, event.text, event.tokens);
-      for (const part of [...open(event.index), ...(delta ? [delta] : [])]) yield chunk([part]);
+      for (const part of [...open(event.index), ...format.delta(event.index, event.text, event.tokens)]) yield chunk([part]);
     } else {
       for (const part of [...open(event.index), ...format.finish(event.index, event.reason, event.text)]) yield chunk([part]);
     }

@@ -9,6 +9,8 @@ export interface ChatPromptFields {
   messages: readonly ChatMessage[];
   chat_template_kwargs?: Record<string, unknown> | null;
   add_special_tokens?: boolean | null;
+  /** Tools the template shows the model (left out with tool_choice "none"). */
+  tools?: readonly unknown[] | null;
 }
 
 /**
@@ -17,8 +19,11 @@ export interface ChatPromptFields {
  */
 export function chatPromptText(engine: InferenceEngine, body: ChatPromptFields, images = false): string {
   if (!images) body.messages.forEach(checkTextOnly);
+  // Templates read content as a string: an assistant turn that only called tools has ''.
+  const messages = body.messages.map((m) => ({ ...m, content: m.content ?? '' }));
+  const tools = body.tools?.length ? { tools: body.tools } : {};
   try {
-    return engine.tokenizer.applyChatTemplate([...body.messages], { ...body.chat_template_kwargs, addGenerationPrompt: true });
+    return engine.tokenizer.applyChatTemplate(messages, { ...body.chat_template_kwargs, ...tools, addGenerationPrompt: true });
   } catch (error) {
     // The template's own checks (roles must alternate, …) are the client's to fix.
     const reason = error instanceof Error ? error.message : 'unknown error';

@@ -6,7 +6,8 @@ import { chatFormat } from '../format/chat.ts';
 import { choicesPerPrompt } from '../generation/run.ts';
 import { serveGeneration } from '../generation/serve.ts';
 import { imageChatPrompt } from '../prompt/image-chat-prompt.ts';
-import { chatGenerationRequest, chatRequestSchema } from '../protocol/chat.ts';
+import { chatGenerationRequest, chatRequestSchema, toolChoiceOf } from '../protocol/chat.ts';
+import { REASONING_PARSERS, TOOL_CALL_PARSERS } from '../tools/parsers.ts';
 import { tokenText } from '../format/logprobs.ts';
 import { chatPromptTokens, checkPromptLength } from '../prompt/prompt-tokens.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
@@ -15,17 +16,25 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, chatRequestSchema);
   const model = checkModel(c, body.model);
   const engine = c.var.engine;
-  const request = chatGenerationRequest(body, engine.samplingDefaults);
-  const vision = c.var.config.backend === 'vlm' ? engine.vision : null;
+  const config = c.var.config;
+  const parser = TOOL_CALL_PARSERS[config.toolCallParser]!;
+  const request = chatGenerationRequest(body, engine.samplingDefaults, { syntax: parser.syntax, auto: config.enableAutoToolChoice });
+  const choice = toolChoiceOf(body);
+  // The model sees the tools unless tool_choice is "none"; then its calls are not looked for either.
+  const tools = choice === 'none' ? null : body.tools;
+  const split = {
+    reasoning: config.reasoningParser ? REASONING_PARSERS[config.reasoningParser]! : null,
+    tools: tools?.length ? { parser, names: new Set(tools.map((t) => t.function.name)) } : null,
+  };
+  const vision = config.backend === 'vlm' ? engine.vision : null;
   const id = useRequestId(c, body.request_id ?? body.service_request_id, 'chatcmpl');
   return serveGeneration(c, async () => {
-    const prompt = vision
-      ? await imageChatPrompt(engine, vision, c.var.config, body)
-      : { tokens: chatPromptTokens(engine, body) };
+    const fields = { ...body, tools };
+    const prompt = vision ? await imageChatPrompt(engine, vision, config, fields) : { tokens: chatPromptTokens(engine, fields) };
     checkPromptLength(engine, prompt.tokens, 'messages');
     return {
       plan: { engineId: c.var.internalId, prompts: [prompt], request, choicesPerPrompt: choicesPerPrompt(request) },
-      format: chatFormat({ logprobs: request.logprobs !== undefined, names: tokenText(engine) }),
+      format: chatFormat({ logprobs: request.logprobs !== undefined, names: tokenText(engine), split }),
       meta: { id, created: nowSeconds(), model },
       stream: body.stream === true,
       includeUsage: body.stream_options?.include_usage === true,

@@ -6,10 +6,12 @@ import { ConstraintError } from './errors.ts';
 import { anyJsonObject, schemaPattern } from './json-schema.ts';
 import { compileNfa, type Nfa } from './nfa.ts';
 import { parseRegex } from './regex.ts';
+import { toolCallsPattern, type ToolCallSyntax, type ToolSpec } from './tool-calls.ts';
 
 export { ConstraintError } from './errors.ts';
 export { Automaton, VocabularyTrie, type TokenSource } from './automaton.ts';
 export type { Nfa } from './nfa.ts';
+export type { ToolCallSyntax, ToolSpec } from './tool-calls.ts';
 
 /** What the output must be. */
 export type ConstraintSpec =
@@ -20,7 +22,9 @@ export type ConstraintSpec =
   /** A full match of the regular expression. */
   | { type: 'regex'; pattern: string }
   /** Exactly one of the strings. */
-  | { type: 'choice'; choices: string[] };
+  | { type: 'choice'; choices: string[] }
+  /** Tool calls in the model's syntax: one, or one or more when parallel. */
+  | { type: 'tool_calls'; syntax: ToolCallSyntax; tools: ToolSpec[]; parallel: boolean };
 
 export interface CompiledConstraint {
   /** Equal specs have equal keys: the engine shares their automaton. */
@@ -47,7 +51,7 @@ export function compileConstraint(spec: ConstraintSpec): CompiledConstraint {
 }
 
 function specPath(spec: ConstraintSpec): string {
-  return spec.type === 'json_schema' ? 'schema' : spec.type === 'regex' ? 'pattern' : spec.type === 'choice' ? 'choices' : '';
+  return { json_schema: 'schema', regex: 'pattern', choice: 'choices', tool_calls: 'tools', json_object: '' }[spec.type] ?? '';
 }
 
 function specPattern(spec: ConstraintSpec): Pattern {
@@ -64,6 +68,9 @@ function specPattern(spec: ConstraintSpec): Pattern {
         throw new ConstraintError('choices', 'choices must be a non-empty array of non-empty strings');
       }
       return alt(...spec.choices.map(literal));
+    case 'tool_calls':
+      if (!Array.isArray(spec.tools) || spec.tools.length === 0) throw new ConstraintError('tools', 'tools must be a non-empty array');
+      return toolCallsPattern(spec.syntax, spec.tools, spec.parallel, 'tools');
     default:
       throw new ConstraintError('type', `constraint type ${JSON.stringify((spec as { type: unknown }).type)} is not one of json_schema, json_object, regex, choice`);
   }

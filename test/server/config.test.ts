@@ -40,7 +40,7 @@ test('a vLLM flag with no counterpart is refused with the reason, not ignored', 
     ['--tensor-parallel-size=2', /--tensor-parallel-size is a vLLM flag xllm-ts does not support: a server runs on one device/],
     ['--gpu-memory-utilization', /vLLM flag .* the KV cache grows/],
     ['--trust-remote-code', /no code from a checkpoint is ever run/],
-    ['--enable-auto-tool-choice', /tool calling is not implemented yet/],
+    ['--quantization', /the weight type is --dtype/],
   ];
   for (const [flag, message] of cases) {
     assert.throws(() => parseServeArgs([flag, '0.9']), (error: unknown) => error instanceof ConfigError && message.test(error.message), flag);

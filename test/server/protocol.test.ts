@@ -5,6 +5,7 @@ import { errorBody, fromZodError, type ErrorBody } from '../../server/errors.ts'
 import { chatGenerationRequest, chatRequestSchema } from '../../server/protocol/chat.ts';
 import { completionGenerationRequest, completionRequestSchema } from '../../server/protocol/completions.ts';
 import { sampleRequestSchema } from '../../server/protocol/sample.ts';
+import { TOOL_CALL_PARSERS } from '../../server/tools/parsers.ts';
 import type { z } from 'zod';
 
 function rejection(schema: z.ZodType, body: unknown): ErrorBody['error'] {
@@ -14,6 +15,7 @@ function rejection(schema: z.ZodType, body: unknown): ErrorBody['error'] {
 }
 
 const chat = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+const tools = { syntax: TOOL_CALL_PARSERS.qwen.syntax, auto: true };
 const completion = { model: 'm', prompt: 'hi' };
 const sampleBody = { model: 'm', prompt: 'a <x> b', selector: { type: 'literal', value: '<x>' } };
 
@@ -74,8 +76,8 @@ test('out-of-range and ill-typed fields are rejected naming the param', () => {
 test('unknown fields are refused naming the field, never ignored; nulls read as absent', () => {
   const refused: Array<[z.ZodType, object, string]> = [
     [chatRequestSchema, { ...chat, frobnicate: 1 }, 'frobnicate'],
-    [chatRequestSchema, { ...chat, tools: [] }, 'tools'],
-    [chatRequestSchema, { ...chat, messages: [{ role: 'user', content: 'x', tool_calls: [] }] }, 'messages[0].tool_calls'],
+    [chatRequestSchema, { ...chat, functions: [] }, 'functions'],
+    [chatRequestSchema, { ...chat, messages: [{ role: 'user', content: 'x', audio: {} }] }, 'messages[0].audio'],
     [chatRequestSchema, { ...chat, stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } }, 'stream_options.continuous_usage_stats'],
     [completionRequestSchema, { ...completion, suffix: 'x' }, 'suffix'],
     [sampleRequestSchema, { ...sampleBody, selector: { ...sampleBody.selector, flags: 'i' } }, 'selector.flags'],
@@ -89,14 +91,14 @@ test('unknown fields are refused naming the field, never ignored; nulls read as 
   assert.equal(rejection(chatRequestSchema, { ...chat, stop: '' }).param, 'stop');
   // What is taken: plain-text output asked for explicitly, OpenAI's `user`, xLLM's service_request_id.
   const parsed = chatRequestSchema.parse({ ...chat, user: 'u', response_format: { type: 'text' }, service_request_id: 'svc-1', stop: null, temperature: null });
-  const request = chatGenerationRequest(parsed, {});
+  const request = chatGenerationRequest(parsed, {}, tools);
   assert.is(request.stop, undefined);
   assert.is(request.sampling.temperature, 1);
 });
 
 test('fields map onto the engine request: user value, then server default, then spec default', () => {
   const body = chatRequestSchema.parse({ ...chat, temperature: 0, top_k: 5, stop: 'x', max_completion_tokens: 7, max_tokens: 9, seed: 3 });
-  const request = chatGenerationRequest(body, { temperature: 0.7, topP: 0.9 });
+  const request = chatGenerationRequest(body, { temperature: 0.7, topP: 0.9 }, tools);
   assert.is(request.sampling.temperature, 0);
   assert.is(request.sampling.topP, 0.9);
   assert.is(request.sampling.topK, 5);
@@ -109,13 +111,13 @@ test('fields map onto the engine request: user value, then server default, then 
 });
 
 test('beam search candidates come from top_logprobs (chat) and logprobs (completions), else the width', () => {
-  const seedChat = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 2, logprobs: true, top_logprobs: 4 }), {});
+  const seedChat = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 2, logprobs: true, top_logprobs: 4 }), {}, tools);
   assert.equal(seedChat.beam, { width: 2, candidatesPerBeam: 4, lengthPenalty: undefined });
   assert.is(seedChat.logprobs, 4);
-  const chatDefault = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 3 }), {});
+  const chatDefault = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 3 }), {}, tools);
   assert.equal(chatDefault.beam, { width: 3, candidatesPerBeam: 3, lengthPenalty: undefined });
   assert.is(chatDefault.logprobs, undefined, 'chat beam search returns logprobs only when asked, as completions does');
-  const candidatesOnly = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 2, top_logprobs: 5 }), {});
+  const candidatesOnly = chatGenerationRequest(chatRequestSchema.parse({ ...chat, beam_width: 2, top_logprobs: 5 }), {}, tools);
   assert.equal([candidatesOnly.beam?.candidatesPerBeam, candidatesOnly.logprobs], [5, undefined]);
   const seedCompletion = completionGenerationRequest(completionRequestSchema.parse({ ...completion, beam_width: 2, logprobs: 4 }), {});
   assert.equal(seedCompletion.beam, { width: 2, candidatesPerBeam: 4, lengthPenalty: undefined });

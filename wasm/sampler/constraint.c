@@ -499,6 +499,9 @@ int xl_dfa_allowed_count(xl_dfa *d, int state) {
 
 int xl_mask_apply(float *row, int vocab, const uint32_t *mask) {
   const v128_t minus_inf = wasm_f32x4_splat(-INFINITY);
+  // Lane masks of the 16 nibbles: lane i all ones when bit i of the nibble is set.
+  v128_t keep[16];
+  for (int n = 0; n < 16; n++) keep[n] = wasm_i32x4_make(n & 1 ? -1 : 0, n & 2 ? -1 : 0, n & 4 ? -1 : 0, n & 8 ? -1 : 0);
   int allowed = 0;
   const int full = vocab / 32;
   for (int w = 0; w < full; w++) {
@@ -510,8 +513,9 @@ int xl_mask_apply(float *row, int vocab, const uint32_t *mask) {
       for (int i = 0; i < 32; i += 4) wasm_v128_store(at + i, minus_inf);
     } else {
       allowed += __builtin_popcount(bits);
-      for (int i = 0; i < 32; i++) {
-        if (!(bits >> i & 1u)) at[i] = -INFINITY;
+      for (int i = 0; i < 8; i++) {
+        const v128_t lanes = wasm_v128_load(at + 4 * i);
+        wasm_v128_store(at + 4 * i, wasm_v128_bitselect(lanes, minus_inf, keep[(bits >> (4 * i)) & 15u]));
       }
     }
   }
