@@ -68,13 +68,15 @@ export class MessageSplitter {
     const { reasoning, tools } = this.options;
     switch (this.phase) {
       case 'start': {
-        const open = reasoning!.open;
-        if (this.held.startsWith(open)) {
-          this.held = this.held.slice(open.length);
-          this.phase = 'reasoning';
+        // An answer opens its reasoning, or closes it at once when the prompt opened it.
+        const { open, close } = reasoning!;
+        if (this.held.startsWith(open) || this.held.startsWith(close)) {
+          const opened = this.held.startsWith(open);
+          this.held = this.held.slice(opened ? open.length : close.length);
+          this.phase = opened ? 'reasoning' : 'content';
           return true;
         }
-        if (!final && open.startsWith(this.held)) return false;
+        if (!final && (open.startsWith(this.held) || close.startsWith(this.held))) return false;
         this.phase = 'content';
         return true;
       }

@@ -22,8 +22,11 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const choice = toolChoiceOf(body);
   // The model sees the tools unless tool_choice is "none"; then its calls are not looked for either.
   const tools = choice === 'none' ? null : body.tools;
+  const reasoning = config.reasoningParser ? REASONING_PARSERS[config.reasoningParser]! : null;
+  // A constrained answer starts after the reasoning, unless the template was told to skip it.
+  if (reasoning && request.constraint && body.chat_template_kwargs?.enable_thinking !== false) request.constraintAfter = reasoning.close;
   const split = {
-    reasoning: config.reasoningParser ? REASONING_PARSERS[config.reasoningParser]! : null,
+    reasoning,
     tools: tools?.length ? { parser, names: new Set(tools.map((t) => t.function.name)) } : null,
   };
   const vision = config.backend === 'vlm' ? engine.vision : null;

@@ -103,6 +103,17 @@ export class Automaton {
     return checkStatus(this.exports.xl_dfa_step_token(this.handle, state, token), 'constraint: step');
   }
 
+  /** The state after raw `bytes`; 0 when they leave the language. */
+  stepBytes(state: number, bytes: Uint8Array): number {
+    const unit = this.trie.sampler.unit;
+    const at = unit.copyIn(bytes.length ? bytes : new Uint8Array(1));
+    try {
+      return checkStatus(this.exports.xl_dfa_step(this.handle, state, at, bytes.length), 'constraint: step');
+    } finally {
+      unit.free(at);
+    }
+  }
+
   /** Whether the output may end in `state`. */
   accepting(state: number): boolean {
     return checkStatus(this.exports.xl_dfa_accepting(this.handle, state), 'constraint: accepting') === 1;

@@ -1,7 +1,7 @@
 // Constrained decoding: what a request asks its output to be, compiled to an NFA (in
 // TypeScript, at admission, where a constraint the engine cannot enforce exactly is refused)
 // and run by the C engine against the vocabulary (automaton.ts, between forward passes).
-import { alt, literal, type Pattern } from './ast.ts';
+import { alt, chars, literal, repeat, seq, type Pattern } from './ast.ts';
 import { ConstraintError } from './errors.ts';
 import { anyJsonObject, schemaPattern } from './json-schema.ts';
 import { compileNfa, type Nfa } from './nfa.ts';
@@ -32,19 +32,25 @@ export interface CompiledConstraint {
   nfa: Nfa;
 }
 
+const BLANK = chars([[0x09, 0x0a], [0x0d, 0x0d], [0x20, 0x20]]);
 const cache = new Map<string, CompiledConstraint>();
 const CACHE_SIZE = 64;
 
-/** Compiles (or finds compiled) `spec`; a ConstraintError names what cannot be enforced. */
-export function compileConstraint(spec: ConstraintSpec): CompiledConstraint {
-  const key = JSON.stringify(spec);
+/**
+ * Compiles (or finds compiled) `spec`; a ConstraintError names what cannot be enforced. With
+ * `leadingWhitespace`, a few blanks may come first (the output begins after reasoning, which
+ * a model closes with a line break).
+ */
+export function compileConstraint(spec: ConstraintSpec, leadingWhitespace = false): CompiledConstraint {
+  const key = JSON.stringify([spec, leadingWhitespace]);
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
     cache.set(key, hit); // most recently used last
     return hit;
   }
-  const compiled = { key, nfa: compileNfa(specPattern(spec), specPath(spec)) };
+  const pattern = specPattern(spec);
+  const compiled = { key, nfa: compileNfa(leadingWhitespace ? seq(repeat(BLANK, 0, 8), pattern) : pattern, specPath(spec)) };
   cache.set(key, compiled);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return compiled;

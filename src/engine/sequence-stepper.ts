@@ -20,6 +20,8 @@ export class SequenceStepper {
   private readonly automaton: Automaton | null;
   /** End tokens an accepting automaton state allows. */
   private readonly endTokens: number;
+  /** The bytes after which the constraint starts (constraintAfter), or null: from the first token. */
+  private readonly startMarker: Uint8Array | null;
 
   constructor(
     private readonly state: GenerateRequestState,
@@ -33,6 +35,12 @@ export class SequenceStepper {
     this.stopIds = new Set(r.stopTokenIds ?? []);
     this.automaton = state.constraint ? decoding.automaton(state.constraint) : null;
     this.endTokens = new Set(tokenizer.eosTokenIds).size;
+    this.startMarker = r.constraintAfter === undefined ? null : new TextEncoder().encode(r.constraintAfter);
+  }
+
+  /** A sequence's constraint state before its first token. */
+  private get initialConstraintState(): number {
+    return this.startMarker ? PENDING : this.automaton!.start;
   }
 
   /** The request is over: its automaton may go. */
@@ -53,7 +61,7 @@ export class SequenceStepper {
     seqs.forEach((seq, i) => {
       // Sequence i draws from its own stream, so choices differ yet a seed repeats them all.
       this.rngs.set(seq, this.decoding.newRng(seed === undefined ? undefined : seed + i));
-      if (this.automaton) seq.constraintState = this.automaton.start;
+      if (this.automaton) seq.constraintState = this.initialConstraintState;
     });
     // The sampler only reads logits rows, so every sequence draws from the prompt's last row.
     this.sampleRows(new Map(seqs.map((seq) => [seq, lastRow])));
@@ -68,7 +76,7 @@ export class SequenceStepper {
     const live = this.state.sequences.filter((s) => s.finish === null);
     // Constrained: every row loses the tokens its sequence may not write (idempotent on a
     // row that several sequences share, the prompt's last row, since they all start alike).
-    if (this.automaton) for (const seq of live) this.automaton.applyMask(seq.constraintState, rowOf.get(seq)!);
+    if (this.automaton) for (const seq of live) if (seq.constraintState !== PENDING) this.automaton.applyMask(seq.constraintState, rowOf.get(seq)!);
     const topN = this.state.request.logprobs ?? 0;
     // The token's logprob costs an exp pass over the row: only for logprobs, or best_of's ranking.
     const withLogprob = this.state.request.logprobs !== undefined || this.state.buffered;
@@ -122,10 +130,31 @@ export class SequenceStepper {
   private advanceConstraint(seq: Sequence, token: number): boolean {
     const automaton = this.automaton;
     if (!automaton) return false;
+    if (seq.constraintState === PENDING) return this.awaitStart(seq, token);
     const state = automaton.step(seq.constraintState, token);
     if (state === 0) throw new Error(`constraint: token ${token} left the constraint's language`);
     seq.constraintState = state;
     return automaton.accepting(state) && automaton.allowedCount(state) === this.endTokens;
+  }
+
+  /**
+   * Before the constraint starts: look for its start marker in the bytes written so far (it
+   * may span tokens); once there, the automaton takes what followed the marker.
+   */
+  private awaitStart(seq: Sequence, token: number): boolean {
+    const marker = this.startMarker!;
+    const bytes = [...seq.constraintTail, ...(this.tokenizer.hasId(token) ? this.tokenizer.tokenBytes(token) : [])];
+    const at = indexOfBytes(bytes, marker);
+    if (at < 0) {
+      seq.constraintTail = bytes.slice(-(marker.length - 1));
+      return false;
+    }
+    seq.constraintTail = [];
+    const automaton = this.automaton!;
+    const state = automaton.stepBytes(automaton.start, Uint8Array.from(bytes.slice(at + marker.length)));
+    if (state === 0) throw new Error('constraint: the text after its start marker left the constraint\'s language');
+    seq.constraintState = state;
+    return false;
   }
 
   private lengthReached(seq: Sequence): FinishReason | null {
@@ -138,7 +167,7 @@ export class SequenceStepper {
   /** The prompt's last row seeds the beams: its best `width` tokens, one beam each (every slot holds the prompt's KV). */
   startBeams(lastRow: number): void {
     const root = this.state.sequences[0];
-    if (this.automaton) root.constraintState = this.automaton.start;
+    if (this.automaton) root.constraintState = this.initialConstraintState;
     this.advanceBeams([root], new Map([[root, lastRow]]), null);
   }
 
@@ -155,7 +184,7 @@ export class SequenceStepper {
     const { beam, logprobs } = this.state.request;
     const params = beam!;
     // Constrained: each live beam's row keeps only what that beam may write next.
-    if (this.automaton) for (const b of beams) if (b.finish === null) this.automaton.applyMask(b.constraintState, rowOf.get(b)!);
+    if (this.automaton) for (const b of beams) if (b.finish === null && b.constraintState !== PENDING) this.automaton.applyMask(b.constraintState, rowOf.get(b)!);
     const survivors = this.decoding.beamStep({
       beams: beams.map((b) => ({ score: b.cumulativeLogprob, finished: b.finish !== null, length: b.tokens.length - b.promptLength, row: rowOf.get(b) })),
       width: params.width,
@@ -237,4 +266,16 @@ export class SequenceStepper {
     const length = Math.max(1, seq.generated.length);
     return penalty === undefined ? seq.cumulativeLogprob : seq.cumulativeLogprob / Math.pow(length, penalty);
   }
+}
+
+/** A sequence's constraint state while its start marker has not been written yet. */
+const PENDING = -1;
+
+function indexOfBytes(haystack: readonly number[], needle: Uint8Array): number {
+  for (let i = 0; i + needle.length <= haystack.length; i++) {
+    let j = 0;
+    while (j < needle.length && haystack[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
 }

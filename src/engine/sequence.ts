@@ -13,8 +13,10 @@ export class Sequence {
   finish: FinishReason | null = null;
   /** Text emitted so far (kept for beams and best_of, which answer at the end). */
   text = '';
-  /** The constraint automaton's state after the generated tokens (constrained requests). */
+  /** The constraint automaton's state after the generated tokens (constrained requests); -1 before it starts. */
   constraintState = 0;
+  /** Before the constraint starts: the last bytes written, where its start marker may be split. */
+  constraintTail: number[] = [];
 
   constructor(
     readonly index: number,
@@ -41,6 +43,7 @@ export class Sequence {
     child.cumulativeLogprob = this.cumulativeLogprob;
     child.text = this.text;
     child.constraintState = this.constraintState;
+    child.constraintTail = this.constraintTail.slice();
     return child;
   }
 }

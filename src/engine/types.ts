@@ -81,6 +81,11 @@ export interface GenerationRequest {
    * logprobs are then those of the constrained distribution.
    */
   constraint?: ConstraintSpec;
+  /**
+   * The constraint starts after this text (a reasoning model's `</think>`): what comes before
+   * is free, and a few blanks may follow it. Output that never writes it is not constrained.
+   */
+  constraintAfter?: string;
 }
 
 export interface TopLogprob {

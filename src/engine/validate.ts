@@ -84,8 +84,10 @@ export function checkConstraint(request: GenerationRequest): CompiledConstraint 
   if (request.constraint === undefined) return undefined;
   if (typeof request.constraint !== 'object' || request.constraint === null) throw invalid('constraint', 'constraint must be an object');
   if (request.ignoreEos) throw invalid('ignore_eos', 'ignore_eos cannot be combined with a constraint: the output ends when the constraint is complete');
+  const after = request.constraintAfter;
+  if (after !== undefined && (typeof after !== 'string' || after === '')) throw invalid('constraint_after', 'constraintAfter must be a non-empty string');
   try {
-    return compileConstraint(request.constraint);
+    return compileConstraint(request.constraint, after !== undefined);
   } catch (error) {
     if (error instanceof ConstraintError) throw invalid(error.path ? `constraint.${error.path}` : 'constraint', error.message);
     throw error;

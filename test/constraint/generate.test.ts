@@ -178,6 +178,22 @@ test('regex and choice: outputs match the RegExp, choices are one of them; n seq
   for (const beam of beams) assert.ok(validate(JSON.parse(beam.text)), beam.text);
 });
 
+test('with constraintAfter, the text up to the marker is free and the constraint holds after it', async () => {
+  const thinkEnd = engine.tokenizer.tokenToId('</think>')!;
+  const validate = ajv.compile(SCHEMAS.optional);
+  for (let seed = 1; seed <= 4; seed++) {
+    // The bias writes the marker at once (the reasoning is free, so nothing masks it); after
+    // it the constraint masks the marker and everything else that is not the schema's JSON.
+    const [out] = await run({ type: 'json_schema', schema: SCHEMAS.optional }, seed, {
+      constraintAfter: '</think>',
+      sampling: samplingParams({ temperature: 1, seed, logitBias: new Map([[thinkEnd, 100]]) }),
+    });
+    const [reasoning, answer] = out.text.split('</think>');
+    assert.is(reasoning, '', out.text);
+    assert.ok(validate(JSON.parse(answer)), out.text);
+  }
+});
+
 test('the same seed gives the same constrained output', async () => {
   const constraint: ConstraintSpec = { type: 'json_schema', schema: SCHEMAS.unions };
   assert.equal(await run(constraint, 5), await run(constraint, 5));

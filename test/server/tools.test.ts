@@ -15,6 +15,8 @@ import { MODEL, postJson, startServer, type TestServer } from './harness.ts';
 
 const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false });
 let server: TestServer;
+/** The same engine behind --reasoning-parser qwen3. */
+let reasoningServer: TestServer;
 let engine: Engine;
 let client: OpenAI;
 type Json = Record<string, any>;
@@ -22,11 +24,13 @@ type Json = Record<string, any>;
 test.before(async () => {
   // Tool prompts outgrow the shared engine's 256-token context.
   engine = await Engine.load(ensureModel('tiny', 'fp32'), { maxBatchSize: 4, maxModelLen: 1024, threads: 1 });
-  server = await startServer({ reasoningParser: 'qwen3' }, engine);
+  server = await startServer({}, engine);
+  reasoningServer = await startServer({ reasoningParser: 'qwen3' }, engine);
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 test.after(async () => {
   await server.close();
+  await reasoningServer.close();
   await engine.close();
 });
 
@@ -150,11 +154,18 @@ test('malformed tools and impossible choices are 400s naming the field', async (
 });
 
 test('reasoning: <think> becomes reasoning_content in the message and the stream', async () => {
-  const request = { model: MODEL, messages: [{ role: 'user', content: 'think first' }], guided_regex: '<think>[a-z ]{3,20}</think>\\n\\n[a-z]{2,8}', seed: 4 };
-  const plain = ((await (await postJson(`${server.url}/v1/chat/completions`, request)).json()) as Json).choices[0].message;
+  // enable_thinking false: the constraint holds from the first token and writes a think block.
+  const request = {
+    model: MODEL,
+    messages: [{ role: 'user', content: 'think first' }],
+    guided_regex: '<think>[a-z ]{3,20}</think>\\n\\n[a-z]{2,8}',
+    chat_template_kwargs: { enable_thinking: false },
+    seed: 4,
+  };
+  const plain = ((await (await postJson(`${reasoningServer.url}/v1/chat/completions`, request)).json()) as Json).choices[0].message;
   assert.match(plain.reasoning_content, /^[a-z ]{3,20}$/);
   assert.match(plain.content, /^[a-z]{2,8}$/);
-  const events = (await (await postJson(`${server.url}/v1/chat/completions`, { ...request, stream: true })).text()).split('\n\n').filter((e) => e.startsWith('data: {'));
+  const events = (await (await postJson(`${reasoningServer.url}/v1/chat/completions`, { ...request, stream: true })).text()).split('\n\n').filter((e) => e.startsWith('data: {'));
   let reasoning = '';
   let content = '';
   for (const event of events) {
@@ -163,6 +174,19 @@ test('reasoning: <think> becomes reasoning_content in the message and the stream
     content += delta.content ?? '';
   }
   assert.equal([reasoning, content], [plain.reasoning_content, plain.content]);
+});
+
+test('reasoning: a constrained answer starts after </think>', async () => {
+  const tokenize = (prompt: string) => postJson(`${server.url}/tokenize`, { model: MODEL, prompt, add_special_tokens: false });
+  const [thinkEnd] = ((await (await tokenize('</think>')).json()) as Json).tokens as number[];
+  const schema = TOOLS[0].function.parameters!;
+  for (let seed = 1; seed <= 3; seed++) {
+    // The bias writes </think> at once; the JSON after it is held to the schema.
+    const body = { model: MODEL, messages, guided_json: schema, logit_bias: { [thinkEnd]: 100 }, seed, max_tokens: 200 };
+    const message = ((await (await postJson(`${reasoningServer.url}/v1/chat/completions`, body)).json()) as Json).choices[0].message;
+    assert.ok(validators.get('get_weather')!(JSON.parse(message.content)), message.content);
+    assert.not.ok('reasoning_content' in message && message.reasoning_content, 'nothing was reasoned');
+  }
 });
 
 const qwen = TOOL_CALL_PARSERS.qwen;
