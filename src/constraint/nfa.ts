@@ -81,48 +81,59 @@ class Builder {
   /** One character of `ranges`, as the UTF-8 byte sequences that spell it. */
   private chars(ranges: ReadonlyArray<readonly [number, number]>, next: number): number {
     const entry = this.state();
-    for (const [lo, hi] of ranges) {
-      for (const sequence of utf8Sequences(lo, hi)) {
-        let at = next;
-        for (let i = sequence.length - 1; i > 0; i--) {
-          const s = this.state();
-          this.transitions.push(s, sequence[i][0], sequence[i][1], at);
-          at = s;
-        }
-        this.transitions.push(entry, sequence[0][0], sequence[0][1], at);
+    let sequences = spelled.get(ranges);
+    if (!sequences) spelled.set(ranges, (sequences = ranges.flatMap(([lo, hi]) => utf8Sequences(lo, hi))));
+    for (const sequence of sequences) {
+      let at = next;
+      for (let i = sequence.length - 1; i > 0; i--) {
+        const s = this.state();
+        this.transitions.push(s, sequence[i][0], sequence[i][1], at);
+        at = s;
       }
+      this.transitions.push(entry, sequence[0][0], sequence[0][1], at);
     }
     return entry;
   }
 
   finish(start: number, accept: number): Nfa {
-    // Co-reachability: walk the moves backwards from the accepting state.
-    const into: number[][] = Array.from({ length: this.count }, () => []);
-    for (let i = 0; i < this.transitions.length; i += 4) into[this.transitions[i + 3]].push(this.transitions[i]);
-    for (let i = 0; i < this.epsilons.length; i += 2) into[this.epsilons[i + 1]].push(this.epsilons[i]);
-    const live = new Uint8Array(this.count);
+    // Co-reachability: walk the moves backwards from the accepting state. The moves into each
+    // state are listed in one array (counting sort by target).
+    const n = this.count;
+    const sources = [...this.transitions.filter((_, i) => i % 4 === 0), ...this.epsilons.filter((_, i) => i % 2 === 0)];
+    const targets = [...this.transitions.filter((_, i) => i % 4 === 3), ...this.epsilons.filter((_, i) => i % 2 === 1)];
+    const begin = new Int32Array(n + 1);
+    for (const t of targets) begin[t + 1]++;
+    for (let q = 0; q < n; q++) begin[q + 1] += begin[q];
+    const fill = begin.slice(0, n);
+    const into = new Int32Array(targets.length);
+    targets.forEach((t, i) => (into[fill[t]++] = sources[i]));
+    const live = new Uint8Array(n);
     const stack = [accept];
     live[accept] = 1;
     while (stack.length > 0) {
-      for (const from of into[stack.pop()!]) {
-        if (!live[from]) {
-          live[from] = 1;
-          stack.push(from);
+      const q = stack.pop()!;
+      for (let i = begin[q]; i < begin[q + 1]; i++) {
+        if (!live[into[i]]) {
+          live[into[i]] = 1;
+          stack.push(into[i]);
         }
       }
     }
     if (!live[start]) throw new ConstraintError(this.path, 'the constraint admits no output at all');
-    const transitions: number[] = [];
-    for (let i = 0; i < this.transitions.length; i += 4) {
-      if (live[this.transitions[i]] && live[this.transitions[i + 3]]) transitions.push(...this.transitions.slice(i, i + 4));
-    }
-    const epsilons: number[] = [];
-    for (let i = 0; i < this.epsilons.length; i += 2) {
-      if (live[this.epsilons[i]] && live[this.epsilons[i + 1]]) epsilons.push(this.epsilons[i], this.epsilons[i + 1]);
-    }
-    return { states: this.count, transitions: Int32Array.from(transitions), epsilons: Int32Array.from(epsilons), start, accept };
+    const keep = (group: number, moves: number[]) => {
+      const out: number[] = [];
+      for (let i = 0; i < moves.length; i += group) {
+        if (!live[moves[i]] || !live[moves[i + group - 1]]) continue;
+        for (let j = 0; j < group; j++) out.push(moves[i + j]);
+      }
+      return Int32Array.from(out);
+    };
+    return { states: n, transitions: keep(4, this.transitions), epsilons: keep(2, this.epsilons), start, accept };
   }
 }
+
+/** The byte sequences of each character set, spelled once: schemas repeat the same sets. */
+const spelled = new WeakMap<ReadonlyArray<readonly [number, number]>, Array<Array<[number, number]>>>();
 
 function utf8Bytes(cp: number): number[] {
   if (cp < 0x80) return [cp];
