@@ -436,21 +436,27 @@ int xl_dfa_accepting(const xl_dfa *d, int state) {
 
 int xl_dfa_size(const xl_dfa *d) { return d->n_states; }
 
+// Pushes (node, state) on the trie walk's stack, growing it as needed.
+static int push_walk(xl_dfa *d, int *top, int node, int state) {
+  if (*top + 2 > d->walk_cap) {
+    const int cap = d->walk_cap ? d->walk_cap * 2 : 4096;
+    int32_t *grown = realloc(d->walk, (size_t)cap * sizeof *grown);
+    if (!grown) return XL_ERR_NO_MEMORY;
+    d->walk = grown;
+    d->walk_cap = cap;
+  }
+  d->walk[(*top)++] = node;
+  d->walk[(*top)++] = state;
+  return XL_OK;
+}
+
 // Walks the trie depth-first in step with the DFA from `state`; sets the bits of the tokens
 // that keep it alive.
 static int walk(xl_dfa *d, int state, uint32_t *bits) {
   const xl_vocab_trie *t = d->trie;
   int top = 0;
   for (int c = t->first_child[0]; c >= 0; c = t->next_sibling[c]) {
-    if (top + 2 > d->walk_cap) {
-      const int cap = d->walk_cap ? d->walk_cap * 2 : 4096;
-      int32_t *grown = realloc(d->walk, (size_t)cap * sizeof *grown);
-      if (!grown) return XL_ERR_NO_MEMORY;
-      d->walk = grown;
-      d->walk_cap = cap;
-    }
-    d->walk[top++] = c;
-    d->walk[top++] = state;
+    if (push_walk(d, &top, c, state) != XL_OK) return XL_ERR_NO_MEMORY;
   }
   while (top > 0) {
     const int s = d->walk[--top], node = d->walk[--top];
@@ -459,15 +465,7 @@ static int walk(xl_dfa *d, int state, uint32_t *bits) {
     if (next == XL_DFA_DEAD) continue;
     for (int tok = t->first_token[node]; tok >= 0; tok = t->next_token[tok]) bits[tok >> 5] |= 1u << (tok & 31);
     for (int c = t->first_child[node]; c >= 0; c = t->next_sibling[c]) {
-      if (top + 2 > d->walk_cap) {
-        const int cap = d->walk_cap * 2;
-        int32_t *grown = realloc(d->walk, (size_t)cap * sizeof *grown);
-        if (!grown) return XL_ERR_NO_MEMORY;
-        d->walk = grown;
-        d->walk_cap = cap;
-      }
-      d->walk[top++] = c;
-      d->walk[top++] = next;
+      if (push_walk(d, &top, c, next) != XL_OK) return XL_ERR_NO_MEMORY;
     }
   }
   return XL_OK;
