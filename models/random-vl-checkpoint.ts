@@ -7,7 +7,7 @@
 // releases): `model.*` and `lm_head.weight` for text, `visual.*` for the vision tower.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENERATION_CONFIG, QWEN_TOKENIZER_DIR, hfConfig, randomTensor, tensorSpecs, uniform, type Qwen2Shape } from './random-checkpoint.ts';
+import { generationConfig, QWEN_TOKENIZER_DIR, hfConfig, randomTensor, tensorSpecs, uniform, type DecoderShape } from './random-checkpoint.ts';
 import { writeSafetensors, type TensorSpec } from './safetensors/writer.ts';
 
 export interface VisionShape {
@@ -19,7 +19,7 @@ export interface VisionShape {
   windowSize: number;
 }
 
-export interface Qwen25VlShape extends Qwen2Shape {
+export interface Qwen25VlShape extends DecoderShape {
   /** Rotary frequencies per (temporal, height, width) component; sums to headDim / 2. */
   mropeSection: [number, number, number];
   vision: VisionShape;
@@ -141,7 +141,7 @@ export function writeRandomVlCheckpoint(dir: string, shape: Qwen25VlShape, seed:
   writeSafetensors(join(dir, 'model.safetensors'), 'F32', [...text, ...visionSpecs(shape)], (spec) => (textNames.has(spec.name) ? randomTensor(spec, seed) : randomVisionTensor(spec, seed)));
   writeFileSync(join(dir, 'config.json'), JSON.stringify(vlConfig(shape), null, 2) + '\n');
   writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify(preprocessorConfig(shape), null, 2) + '\n');
-  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(GENERATION_CONFIG, null, 2) + '\n');
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(generationConfig({}), null, 2) + '\n');
   copyFileSync(join(QWEN_TOKENIZER_DIR, 'tokenizer.json'), join(dir, 'tokenizer.json'));
   const tokenizerConfig = JSON.parse(readFileSync(join(QWEN_TOKENIZER_DIR, 'tokenizer_config.json'), 'utf8'));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...tokenizerConfig, chat_template: CHAT_TEMPLATE }, null, 2) + '\n');

@@ -1,13 +1,15 @@
-// The built-in models: random-weight Qwen2 and Qwen2.5-VL checkpoints, generated
-// deterministically and converted. `npm run models [-- tiny|bench-0.5b|tiny-vl]`; tests and benches call ensureModel().
+// The built-in models: random-weight checkpoints of every family (Qwen2, Qwen2.5-VL, Qwen3,
+// Llama 3, Mistral), a tiny one each for tests and real shapes for benchmarks, generated
+// deterministically and converted. `npm run models [-- tiny|bench-0.5b|…]`; tests and
+// benches call ensureModel().
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from './cache-dir.ts';
 import { CONVERTER_REVISION, convertCheckpoint, type Layout } from './convert.ts';
-import { writeRandomCheckpoint, type Qwen2Shape } from './random-checkpoint.ts';
+import { writeRandomCheckpoint, type DecoderShape } from './random-checkpoint.ts';
 import { writeRandomVlCheckpoint, type Qwen25VlShape } from './random-vl-checkpoint.ts';
-import type { WeightDtype } from './qwen2/weights.ts';
+import type { WeightDtype } from './decoder/weights.ts';
 
 /** The built-in models (and their checkpoints) under the cache directory. */
 export const MODELS_OUT = join(cacheDir(), 'models');
@@ -18,6 +20,11 @@ const SEED = 20240601;
 const REVISION_FILE = 'recipe-revision';
 
 const QWEN_VOCAB = 151936;
+const LLAMA3_VOCAB = 128256;
+/** Llama 3.1 / 3.2's rope scaling. */
+const LLAMA3_ROPE = { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
+/** The other families' tiny test models: q wider than the hidden size where head_dim is given. */
+const TINY_DECODER = { hiddenSize: 64, intermediateSize: 256, numLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 4096, rmsNormEps: 1e-6 };
 
 /** The tiny text model: the default model, and the text half of tiny-vl. */
 const TINY_TEXT = {
@@ -31,7 +38,7 @@ const TINY_TEXT = {
   maxPositionEmbeddings: 4096,
   tieWordEmbeddings: false,
   rmsNormEps: 1e-6,
-} satisfies Qwen2Shape;
+} satisfies DecoderShape;
 
 export const BUILTIN_SHAPES = {
   tiny: TINY_TEXT,
@@ -56,7 +63,40 @@ export const BUILTIN_SHAPES = {
     minPixels: 56 * 56,
     maxPixels: 28 * 28 * 256,
   },
-} satisfies Record<string, Qwen2Shape | Qwen25VlShape>;
+  'qwen3-tiny': { ...TINY_DECODER, family: 'qwen3', headDim: 32, vocabSize: QWEN_VOCAB, ropeTheta: 1e6, tieWordEmbeddings: false },
+  'llama-tiny': { ...TINY_DECODER, family: 'llama', vocabSize: LLAMA3_VOCAB, ropeTheta: 500000, ropeScaling: LLAMA3_ROPE, maxPositionEmbeddings: 131072, tieWordEmbeddings: false, rmsNormEps: 1e-5 },
+  'mistral-tiny': { ...TINY_DECODER, family: 'mistral', headDim: 32, vocabSize: LLAMA3_VOCAB, ropeTheta: 1e6, tieWordEmbeddings: false, rmsNormEps: 1e-5 },
+  // Real shapes for benchmarks: Qwen3-0.6B and Llama-3.2-1B.
+  'qwen3-0.6b': {
+    family: 'qwen3',
+    hiddenSize: 1024,
+    intermediateSize: 3072,
+    numLayers: 28,
+    numAttentionHeads: 16,
+    numKeyValueHeads: 8,
+    headDim: 128,
+    vocabSize: QWEN_VOCAB,
+    ropeTheta: 1e6,
+    maxPositionEmbeddings: 40960,
+    tieWordEmbeddings: true,
+    rmsNormEps: 1e-6,
+  },
+  'llama-3.2-1b': {
+    family: 'llama',
+    hiddenSize: 2048,
+    intermediateSize: 8192,
+    numLayers: 16,
+    numAttentionHeads: 32,
+    numKeyValueHeads: 8,
+    headDim: 64,
+    vocabSize: LLAMA3_VOCAB,
+    ropeTheta: 500000,
+    ropeScaling: LLAMA3_ROPE,
+    maxPositionEmbeddings: 131072,
+    tieWordEmbeddings: true,
+    rmsNormEps: 1e-5,
+  },
+} satisfies Record<string, DecoderShape | Qwen25VlShape>;
 
 export type BuiltinModel = keyof typeof BUILTIN_SHAPES;
 export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum';
@@ -64,12 +104,18 @@ export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum';
 /** The default served model: tiny, engine layout, fp32 (its directory name is the model id). */
 export const DEFAULT_MODEL_DIR = join(MODELS_OUT, 'qwen2-tiny');
 
+/** The first built-ins (Qwen2) get the family in their directory name; the others' names start with theirs. */
+function stem(name: BuiltinModel): string {
+  const shape: DecoderShape = BUILTIN_SHAPES[name];
+  return shape.family === undefined ? `qwen2-${name}` : name;
+}
+
 export function checkpointDir(name: BuiltinModel): string {
-  return join(MODELS_OUT, 'hf', `qwen2-${name}`);
+  return join(MODELS_OUT, 'hf', stem(name));
 }
 
 export function modelDir(name: BuiltinModel, variant: ModelVariant): string {
-  return name === 'tiny' && variant === 'fp32' ? DEFAULT_MODEL_DIR : join(MODELS_OUT, `qwen2-${name}-${variant}`);
+  return name === 'tiny' && variant === 'fp32' ? DEFAULT_MODEL_DIR : join(MODELS_OUT, `${stem(name)}-${variant}`);
 }
 
 /** Runs `write(tmp)` and renames tmp to `dir`; a concurrent writer that won the race is fine. */
@@ -87,7 +133,7 @@ function publish(dir: string, write: (tmp: string) => void): void {
 
 export function ensureCheckpoint(name: BuiltinModel): string {
   const dir = checkpointDir(name);
-  const shape: Qwen2Shape | Qwen25VlShape = BUILTIN_SHAPES[name];
+  const shape: DecoderShape | Qwen25VlShape = BUILTIN_SHAPES[name];
   if (!existsSync(dir)) publish(dir, (tmp) => ('vision' in shape ? writeRandomVlCheckpoint(tmp, shape, SEED) : writeRandomCheckpoint(tmp, shape, SEED)));
   return dir;
 }
@@ -116,6 +162,11 @@ const VARIANTS: Record<BuiltinModel, ModelVariant[]> = {
   tiny: ['fp32', 'fp16', 'int4', 'optimum'],
   'bench-0.5b': ['fp32', 'int4', 'optimum'],
   'tiny-vl': ['fp32'],
+  'qwen3-tiny': ['fp32', 'int4'],
+  'llama-tiny': ['fp32', 'int4'],
+  'mistral-tiny': ['fp32', 'int4'],
+  'qwen3-0.6b': ['int4'],
+  'llama-3.2-1b': ['int4'],
 };
 
 async function main(argv: string[]): Promise<number> {

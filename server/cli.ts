@@ -2,7 +2,7 @@
 // only when used, so `xllm tokenize` never pays for ONNX Runtime.
 const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
   serve: { describe: 'serve the REST API (xllm serve --help)', load: () => import('./commands/serve.ts') },
-  convert: { describe: 'convert a Hugging Face Qwen2 checkpoint to ONNX', load: () => import('./commands/convert.ts') },
+  convert: { describe: 'convert a Hugging Face checkpoint (Qwen2, Qwen2.5-VL, Qwen3, Llama 3, Mistral) to ONNX', load: () => import('./commands/convert.ts') },
   tokenize: { describe: 'print the token ids of a text (--model DIR "text")', load: () => import('./commands/tokenize.ts') },
 };
 

@@ -44,11 +44,11 @@ export interface ServerConfig {
   allowedLocalMediaPath?: string;
   /** Images one chat request may carry (vlm). */
   limitImagePerPrompt: number;
-  /** How the model writes tool calls (server/tools/parsers.ts). */
-  toolCallParser: string;
+  /** How the model writes tool calls (server/tools/parsers.ts); default: the model family's. */
+  toolCallParser?: string;
   /** tool_choice "auto" (the model decides) is served. */
   enableAutoToolChoice: boolean;
-  /** Splits `<think>` reasoning into reasoning_content (server/tools/parsers.ts); undefined: off. */
+  /** Splits `<think>` reasoning into reasoning_content (server/tools/parsers.ts); 'auto': the model family's; undefined: off. */
   reasoningParser?: string;
 }
 
@@ -70,7 +70,6 @@ export const defaultConfig: ServerConfig = {
   shutdownTimeoutSeconds: 30,
   allowedMediaDomains: [],
   limitImagePerPrompt: 8,
-  toolCallParser: 'qwen',
   enableAutoToolChoice: true,
 };
 
@@ -135,9 +134,14 @@ const flags: Record<string, FlagSpec> = {
   'allowed-media-domains': { key: 'allowedMediaDomains', kind: 'strings', help: 'hosts http(s) image URLs may come from (default: none)' },
   'allowed-local-media-path': { key: 'allowedLocalMediaPath', kind: 'string', help: 'directory file:// image URLs may read (default: none)' },
   'limit-image-per-prompt': { key: 'limitImagePerPrompt', kind: 'int', min: 0, help: 'images per chat request (default 8)' },
-  'tool-call-parser': { key: 'toolCallParser', kind: 'string', values: Object.keys(TOOL_CALL_PARSERS), help: `how the model writes tool calls: ${Object.keys(TOOL_CALL_PARSERS).join(' | ')} (default qwen)` },
+  'tool-call-parser': { key: 'toolCallParser', kind: 'string', values: Object.keys(TOOL_CALL_PARSERS), help: `how the model writes tool calls: ${Object.keys(TOOL_CALL_PARSERS).join(' | ')} (default: the model family's)` },
   'enable-auto-tool-choice': { key: 'enableAutoToolChoice', kind: 'bool', help: 'serve tool_choice "auto" (default on; --no-enable-auto-tool-choice refuses it)' },
-  'reasoning-parser': { key: 'reasoningParser', kind: 'string', values: Object.keys(REASONING_PARSERS), help: `split <think> reasoning into reasoning_content: ${Object.keys(REASONING_PARSERS).join(' | ')} (default off)` },
+  'reasoning-parser': {
+    key: 'reasoningParser',
+    kind: 'string',
+    values: ['auto', ...Object.keys(REASONING_PARSERS)],
+    help: `split <think> reasoning into reasoning_content: auto (the model family's) | ${Object.keys(REASONING_PARSERS).join(' | ')} (default off)`,
+  },
 };
 
 /**

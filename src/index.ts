@@ -26,7 +26,7 @@ export type {
   VisionInfo,
 } from './engine/types.ts';
 export type { Runtime, RuntimeChoice } from './engine/graph-session.ts';
-export { readManifest, type ModelManifest } from './model/manifest.ts';
+export { hasVision, readManifest, type ModelManifest } from './model/manifest.ts';
 export { compileConstraint, ConstraintError, type ConstraintSpec, type ToolCallSyntax, type ToolSpec } from './constraint/index.ts';
 export {
   samplingParams,

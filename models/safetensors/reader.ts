@@ -70,10 +70,15 @@ export class SafetensorsCheckpoint {
   private constructor(
     private readonly files: Map<string, OpenFile>,
     private readonly tensors: Map<string, TensorInfo>,
+    private readonly aliases: ReadonlyArray<readonly [string, string]>,
   ) {}
 
-  /** Opens `dir/model.safetensors.index.json` if present, else `dir/model.safetensors`. */
-  static open(dir: string): SafetensorsCheckpoint {
+  /**
+   * Opens `dir/model.safetensors.index.json` if present, else `dir/model.safetensors`.
+   * `aliases` (prefix → prefix) name other spellings to look a tensor up under when its
+   * classic name is absent (newer transformers' renames).
+   */
+  static open(dir: string, aliases: ReadonlyArray<readonly [string, string]> = []): SafetensorsCheckpoint {
     const indexPath = join(dir, 'model.safetensors.index.json');
     let fileNames: string[];
     if (existsSync(indexPath)) {
@@ -104,7 +109,7 @@ export class SafetensorsCheckpoint {
       for (const f of files.values()) closeSync(f.fd);
       throw err;
     }
-    return new SafetensorsCheckpoint(files, tensors);
+    return new SafetensorsCheckpoint(files, tensors, aliases);
   }
 
   /** Stored bytes of all tensors. */
@@ -115,7 +120,7 @@ export class SafetensorsCheckpoint {
   }
 
   private info(name: string): TensorInfo {
-    const t = this.tensors.get(name);
+    const t = this.tensors.get(name) ?? this.aliases.flatMap(([from, to]) => (name.startsWith(from) ? [this.tensors.get(to + name.slice(from.length))] : [])).find(Boolean);
     if (!t) throw new Error(`checkpoint has no tensor ${name}`);
     return t;
   }

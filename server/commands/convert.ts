@@ -1,7 +1,7 @@
 // `xllm convert --from HF_DIR --to OUT_DIR [--dtype fp32|fp16|int4] [--layout engine|optimum]`
 import { parseArgs } from 'node:util';
 import { convertCheckpoint, type Layout } from '../../models/convert.ts';
-import type { WeightDtype } from '../../models/qwen2/weights.ts';
+import type { WeightDtype } from '../../models/decoder/weights.ts';
 
 const USAGE = 'usage: xllm convert --from HF_DIR --to OUT_DIR [--dtype fp32|fp16|int4] [--layout engine|optimum]';
 const DTYPES: readonly WeightDtype[] = ['fp32', 'fp16', 'int4'];

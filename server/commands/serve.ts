@@ -3,7 +3,7 @@
 // requests finish by the deadline, cancel the rest).
 import { basename, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Engine, VERSION, readManifest } from '../../src/index.ts';
+import { Engine, VERSION, hasVision, readManifest, type ModelManifest } from '../../src/index.ts';
 import { Admission } from '../admission.ts';
 import { createApp } from '../app.ts';
 import { ConfigError, parseServeArgs, serveHelp, type ServerConfig } from '../config.ts';
@@ -175,13 +175,14 @@ async function defaultModelDir(logger: Logger, backend: ServerConfig['backend'])
  * to the model load, which reports it.
  */
 function backendRefusal(backend: ServerConfig['backend'], dir: string): string | null {
-  let architecture: string;
+  let manifest: ModelManifest;
   try {
-    architecture = readManifest(dir).architecture;
+    manifest = readManifest(dir);
   } catch {
     return null;
   }
-  const visionLanguage = architecture === 'qwen2_5_vl';
+  const { architecture } = manifest;
+  const visionLanguage = hasVision(manifest);
   if (backend === 'vlm' && !visionLanguage) return `--backend vlm needs a vision-language model, and ${dir} holds a text model (${architecture}): serve it with --backend llm`;
   if (backend === 'llm' && visionLanguage) return `${dir} holds a vision-language model (${architecture}): serve it with --backend vlm`;
   return null;

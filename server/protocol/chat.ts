@@ -103,9 +103,9 @@ export const chatRequestSchema = z
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
-/** How the server's model family writes tool calls, and whether tool_choice "auto" is on. */
+/** How the server's model family writes tool calls (undefined: it has no format), and whether tool_choice "auto" is on. */
 export interface ToolSettings {
-  syntax: ToolCallSyntax;
+  syntax: ToolCallSyntax | undefined;
   auto: boolean;
 }
 
@@ -147,7 +147,7 @@ function requiredToolCalls(body: ChatRequest, settings: ToolSettings): Constrain
   const chosen = choice === 'required' ? tools.map((_, i) => i) : [tools.findIndex((t) => t.function.name === choice.name)];
   const spec: ConstraintSpec = {
     type: 'tool_calls',
-    syntax: settings.syntax,
+    syntax: settings.syntax!,
     tools: chosen.map((i) => ({ name: tools[i].function.name, ...(tools[i].function.parameters ? { parameters: tools[i].function.parameters } : {}) })),
     parallel: choice === 'required' && body.parallel_tool_calls !== false,
   };

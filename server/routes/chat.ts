@@ -8,6 +8,7 @@ import { serveGeneration } from '../generation/serve.ts';
 import { imageChatPrompt } from '../prompt/image-chat-prompt.ts';
 import { chatGenerationRequest, chatRequestSchema, toolChoiceOf } from '../protocol/chat.ts';
 import { REASONING_PARSERS, TOOL_CALL_PARSERS } from '../tools/parsers.ts';
+import { ApiError } from '../errors.ts';
 import { tokenText } from '../format/logprobs.ts';
 import { chatPromptTokens, checkPromptLength } from '../prompt/prompt-tokens.ts';
 import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
@@ -17,17 +18,22 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const model = checkModel(c, body.model);
   const engine = c.var.engine;
   const config = c.var.config;
-  const parser = TOOL_CALL_PARSERS[config.toolCallParser]!;
-  const request = chatGenerationRequest(body, engine.samplingDefaults, { syntax: parser.syntax, auto: config.enableAutoToolChoice });
   const choice = toolChoiceOf(body);
   // The model sees the tools unless tool_choice is "none"; then its calls are not looked for either.
   const tools = choice === 'none' ? null : body.tools;
-  const reasoning = config.reasoningParser ? REASONING_PARSERS[config.reasoningParser]! : null;
+  const parserName = config.toolCallParser ?? engine.chatFormats.toolCallParser;
+  const parser = parserName ? TOOL_CALL_PARSERS[parserName] : undefined;
+  if (tools?.length && !parser) {
+    throw new ApiError(400, 'INVALID_ARGUMENT', "this model's family has no tool-call format the server knows: start it with --tool-call-parser", 'tools');
+  }
+  const request = chatGenerationRequest(body, engine.samplingDefaults, { syntax: parser?.syntax, auto: config.enableAutoToolChoice });
+  const reasoningName = config.reasoningParser === 'auto' ? engine.chatFormats.reasoningParser : config.reasoningParser;
+  const reasoning = reasoningName ? (REASONING_PARSERS[reasoningName] ?? null) : null;
   // A constrained answer starts after the reasoning, unless the template was told to skip it.
   if (reasoning && request.constraint && body.chat_template_kwargs?.enable_thinking !== false) request.constraintAfter = reasoning.close;
   const split = {
     reasoning,
-    tools: tools?.length ? { parser, names: new Set(tools.map((t) => t.function.name)) } : null,
+    tools: tools?.length && parser ? { parser, names: new Set(tools.map((t) => t.function.name)) } : null,
   };
   const vision = config.backend === 'vlm' ? engine.vision : null;
   const id = useRequestId(c, body.request_id ?? body.service_request_id, 'chatcmpl');

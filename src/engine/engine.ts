@@ -2,7 +2,7 @@
 // tokenizer, the ONNX session(s) with the KV slots, the sampler and the step loop. On a
 // Qwen2.5-VL model, `generate()` also takes images (prompt pads expanded by the caller).
 import { readSamplingDefaults, type SamplingDefaults } from '../model/generation-config.ts';
-import { readManifest } from '../model/manifest.ts';
+import { hasVision, readManifest } from '../model/manifest.ts';
 import { matchSelector } from '../sampling/selector.ts';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { loadImageProcessorConfig } from '../vision/config.ts';
@@ -38,6 +38,8 @@ export class Engine implements InferenceEngine {
     readonly vision: VisionInfo | null,
     /** Sampling defaults from the model's generation_config.json, for fields a request omits. */
     readonly samplingDefaults: SamplingDefaults,
+    /** The model family's chat formats, from xllm.json. */
+    readonly chatFormats: { toolCallParser?: string; reasoningParser?: string },
     private readonly runner: ModelRunner,
     private readonly scheduler: Scheduler,
   ) {}
@@ -63,7 +65,7 @@ export class Engine implements InferenceEngine {
       { usableBytes: (id) => (tokenizer.hasId(id) && !tokenizer.isSpecial(id) ? tokenizer.tokenBytes(id) : null) },
       tokenizer.eosTokenIds,
     );
-    const vision = manifest.architecture === 'qwen2_5_vl' ? { processor: loadImageProcessorConfig(modelDir), tokens: { ...manifest.vision.tokens } } : null;
+    const vision = hasVision(manifest) ? { processor: loadImageProcessorConfig(modelDir), tokens: { ...manifest.vision.tokens } } : null;
     const scheduler = new Scheduler(runner, decoding, tokenizer, {
       slots,
       maxModelLen,
@@ -72,7 +74,7 @@ export class Engine implements InferenceEngine {
       prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
       observer: options.observer,
     });
-    return new Engine(tokenizer, maxModelLen, runner.provider, runner.runtime, vision, samplingDefaults, runner, scheduler);
+    return new Engine(tokenizer, maxModelLen, runner.provider, runner.runtime, vision, samplingDefaults, { ...manifest.chat }, runner, scheduler);
   }
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {
@@ -198,7 +200,7 @@ export class Engine implements InferenceEngine {
   /** A prompt with images (or image pads) on a VL model; undefined for a text-only prompt. */
   private visionPrompt(prompt: number[], images: PreparedImage[]): VisionPrompt | undefined {
     const m = this.runner.manifest;
-    if (m.architecture !== 'qwen2_5_vl') {
+    if (!hasVision(m)) {
       if (images.length > 0) throw new EngineError('INVALID_ARGUMENT', 'this model takes no images (it is not a vision-language model)', 'images');
       return undefined;
     }

@@ -5,7 +5,7 @@
 // and the image rows scattered over a prefill chunk's token embeddings.
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import type { ModelManifest } from '../model/manifest.ts';
+import { hasVision, type ModelManifest } from '../model/manifest.ts';
 import type { PreparedImage } from '../vision/types.ts';
 import { resolveProviders } from './device.ts';
 import { createGraphSession, ortSessionOptions, resolveRuntime, type GraphSession, type Runtime, type RuntimeChoice } from './graph-session.ts';
@@ -66,7 +66,7 @@ export class ModelRunner {
     this.runtime = sessions.text.runtime;
     this.kv = this.newCache();
     this.noImages =
-      manifest.architecture === 'qwen2_5_vl'
+      hasVision(manifest)
         ? { embeds: new ort.Tensor('float32', new Float32Array(0), [0, manifest.hiddenSize]), at: new ort.Tensor('int64', new BigInt64Array(0), [0, 2]) }
         : null;
   }
@@ -106,7 +106,7 @@ export class ModelRunner {
   /** [Σ tokenCount, hiddenSize] embeddings of `images`, in order: the vision graph takes one image a run. */
   async embedImages(images: readonly PreparedImage[]): Promise<Float32Array> {
     const m = this.manifest;
-    if (m.architecture !== 'qwen2_5_vl') throw new Error('model runner: this model has no vision graph');
+    if (!hasVision(m)) throw new Error('model runner: this model has no vision graph');
     const v = m.vision;
     const perImage: Float32Array[] = [];
     for (const image of images) {
@@ -154,7 +154,7 @@ export class ModelRunner {
     const fetches: Record<string, ort.Tensor> = {
       [m.outputs.logits]: new ort.Tensor('float32', step.logits.subarray(0, n * m.vocabSize), [n, m.vocabSize]),
     };
-    if (m.architecture === 'qwen2_5_vl') {
+    if (hasVision(m)) {
       const images = step.images;
       feeds[m.inputs.imageEmbeds] = images ? new ort.Tensor('float32', images.embeds, [images.at.length / 2, m.hiddenSize]) : this.noImages!.embeds;
       feeds[m.inputs.imagePositions] = images ? new ort.Tensor('int64', images.at, [images.at.length / 2, 2]) : this.noImages!.at;
@@ -220,7 +220,7 @@ async function createSessions(dir: string, manifest: ModelManifest, providers: s
   const [text, vision] = await Promise.all([
     createGraphSession(join(dir, manifest.graph), resolveRuntime(options.runtime, providers), settings),
     // The vision graph's output size depends on the images, so onnxruntime-node allocates it.
-    manifest.architecture === 'qwen2_5_vl' ? ort.InferenceSession.create(join(dir, manifest.vision.graph), ortSessionOptions(settings)) : null,
+    hasVision(manifest) ? ort.InferenceSession.create(join(dir, manifest.vision.graph), ortSessionOptions(settings)) : null,
   ]);
   return { text, vision };
 }

@@ -3,6 +3,7 @@
 // one row each), then one decode step over every running sequence at once (continuous
 // batching). A request's slots are freed the step it ends or is cancelled.
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { hasVision } from '../model/manifest.ts';
 import type { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';
 import type { ModelRunner } from './model-runner.ts';
@@ -283,7 +284,7 @@ export class Scheduler {
    */
   private prefillCompanions(first: RequestState): RequestState[] | null {
     // A VL graph's rows carry M-RoPE positions and image inputs: it keeps one row per chunk.
-    if (this.runner.manifest.architecture !== 'qwen2') return null;
+    if (hasVision(this.runner.manifest)) return null;
     const budget = this.options.prefillChunk;
     const plain = (s: RequestState | null): s is RequestState =>
       s !== null &&

@@ -167,6 +167,8 @@ export interface InferenceEngine {
   readonly vision: VisionInfo | null;
   /** The model's sampling defaults (generation_config.json) for fields a request omits. */
   readonly samplingDefaults: SamplingDefaults;
+  /** The model family's chat formats (xllm.json): the names of its tool-call and reasoning parsers. */
+  readonly chatFormats: { toolCallParser?: string; reasoningParser?: string };
   generate(request: GenerationRequest, options?: { signal?: AbortSignal }): AsyncIterable<GenerationEvent>;
   sample(request: SampleRequest): Promise<SampleResult>;
   sleep(level: 1 | 2): Promise<void>;

@@ -3,7 +3,7 @@
 // embedding. Positions and KV indices differ here: an image block of h×w merged tokens takes
 // only max(h, w) positions, so a sequence's KV length stays its token count while its next
 // rotary position is that count plus `ropeDelta` (≤ 0).
-import type { Qwen25VlManifest } from '../model/manifest.ts';
+import type { MropeManifest } from '../model/manifest.ts';
 import { VisionInputError } from '../vision/errors.ts';
 import { mropePositions } from '../vision/prompt-tokens.ts';
 import type { PreparedImage } from '../vision/types.ts';
@@ -23,7 +23,7 @@ export interface VisionPrompt {
 }
 
 /** Checks the images against the prompt's pad blocks; any mismatch is INVALID_ARGUMENT. */
-export function visionPrompt(prompt: readonly number[], images: PreparedImage[], manifest: Qwen25VlManifest): VisionPrompt {
+export function visionPrompt(prompt: readonly number[], images: PreparedImage[], manifest: MropeManifest): VisionPrompt {
   const { patchInputSize, spatialMergeSize, tokens } = manifest.vision;
   images.forEach(({ pixelValues, gridThw: [t, h, w] }, k) => {
     if (pixelValues.length !== t * h * w * patchInputSize) {

@@ -22,6 +22,8 @@ const textInputs = z.object({
 
 const common = {
   formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+  /** The model family that wrote it (models/families/): informational; the engine reads the fields below, never this. */
+  architecture: name,
   layout: z.literal('engine'),
   /** Storage type of the linear weights: fp16 is cast to float32 inside the graph (CPU EP). */
   dtype: z.enum(['fp32', 'fp16', 'int4']),
@@ -43,11 +45,13 @@ const common = {
     presentKeys: z.array(name),
     presentValues: z.array(name),
   }),
+  /** The family's chat formats, the server's defaults for its parsers (absent: none). */
+  chat: z.object({ toolCallParser: name.optional(), reasoningParser: name.optional() }).default({}),
 };
 
-const qwen2Manifest = z.object({
+/** A text model: Qwen2, Qwen3, Llama, Mistral. */
+const textManifest = z.object({
   ...common,
-  architecture: z.literal('qwen2'),
   /**
    * How token positions reach the rotary embedding. 'position_ids': the `position_ids`
    * input [batch, seq], one position per token, read by GroupQueryAttention's own rotary
@@ -58,12 +62,12 @@ const qwen2Manifest = z.object({
 });
 
 /**
- * Qwen2.5-VL: the text graph takes `position_ids` [3, batch, seq] (M-RoPE) and image
- * embeddings scattered over the token embeddings; a second graph turns pixels into them.
+ * A vision-language model (Qwen2.5-VL): the text graph takes `position_ids` [3, batch, seq]
+ * (M-RoPE) and image embeddings scattered over the token embeddings; a second graph turns
+ * pixels into them.
  */
-const qwen25VlManifest = z.object({
+const mropeManifest = z.object({
   ...common,
-  architecture: z.literal('qwen2_5_vl'),
   /** 'mrope': `position_ids` int64 [3, batch, seq], the (temporal, height, width) of each token. */
   positions: z.literal('mrope'),
   /** Rotary frequencies (of headDim / 2) turned by each position component, in order. */
@@ -90,7 +94,7 @@ const qwen25VlManifest = z.object({
   }),
 });
 
-const manifestSchema = z.discriminatedUnion('architecture', [qwen2Manifest, qwen25VlManifest]).superRefine((m, ctx) => {
+const manifestSchema = z.discriminatedUnion('positions', [textManifest, mropeManifest]).superRefine((m, ctx) => {
   const perLayer = [
     ['inputs', 'pastKeys'],
     ['inputs', 'pastValues'],
@@ -106,14 +110,19 @@ const manifestSchema = z.discriminatedUnion('architecture', [qwen2Manifest, qwen
   if (m.numAttentionHeads % m.numKeyValueHeads !== 0) {
     ctx.addIssue({ code: 'custom', path: ['numKeyValueHeads'], message: 'must divide numAttentionHeads' });
   }
-  if (m.architecture === 'qwen2_5_vl' && m.mropeSection.reduce((a, b) => a + b, 0) !== m.headDim / 2) {
+  if (m.positions === 'mrope' && m.mropeSection.reduce((a, b) => a + b, 0) !== m.headDim / 2) {
     ctx.addIssue({ code: 'custom', path: ['mropeSection'], message: `must sum to headDim / 2 (${m.headDim / 2})` });
   }
 });
 
 export type ModelManifest = z.infer<typeof manifestSchema>;
-export type Qwen2Manifest = Extract<ModelManifest, { architecture: 'qwen2' }>;
-export type Qwen25VlManifest = Extract<ModelManifest, { architecture: 'qwen2_5_vl' }>;
+export type TextManifest = Extract<ModelManifest, { positions: 'position_ids' }>;
+export type MropeManifest = Extract<ModelManifest, { positions: 'mrope' }>;
+
+/** Whether the model takes images (it has a vision graph and M-RoPE positions). */
+export function hasVision(m: ModelManifest): m is MropeManifest {
+  return m.positions === 'mrope';
+}
 
 /** Validates a parsed manifest; throws an Error naming the first bad field. */
 export function parseManifest(value: unknown, source = MANIFEST_FILE): ModelManifest {

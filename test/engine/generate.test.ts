@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { samplingParams } from '../../src/sampling/params.ts';
-import { argmax } from '../reference/qwen2.ts';
+import { argmax } from '../reference/decoder.ts';
 import { collect, greedyRequest, loadTiny, logSoftmax, randomTokens, tinyReference } from './helpers.ts';
 
 test('greedy tokens equal the reference forward pass, with and without chunked prefill', async () => {

@@ -4,12 +4,12 @@ import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import type { EngineOptions, GenerationEvent, GenerationRequest } from '../../src/engine/types.ts';
 import { samplingParams } from '../../src/sampling/params.ts';
-import { Qwen2Reference } from '../reference/qwen2.ts';
+import { DecoderReference } from '../reference/decoder.ts';
 
 export const tinyDir = (): string => ensureModel('tiny', 'fp32');
 
-let reference: Qwen2Reference | undefined;
-export const tinyReference = (): Qwen2Reference => (reference ??= Qwen2Reference.load(ensureCheckpoint('tiny')));
+let reference: DecoderReference | undefined;
+export const tinyReference = (): DecoderReference => (reference ??= DecoderReference.load(ensureCheckpoint('tiny')));
 
 export const loadTiny = (options: EngineOptions = {}): Promise<Engine> => Engine.load(tinyDir(), { threads: 1, ...options });
 

@@ -10,7 +10,7 @@ import { EngineError } from '../../src/engine/errors.ts';
 import type { EngineOptions } from '../../src/engine/types.ts';
 import type { PreparedImage } from '../../src/vision/types.ts';
 import { pseudoPixels } from '../model/vl-session.ts';
-import { argmax } from '../reference/qwen2.ts';
+import { argmax } from '../reference/decoder.ts';
 import { Qwen25VlReference, type Grid } from '../reference/qwen2_5_vl.ts';
 import { collect, greedyRequest, loadTiny, logSoftmax, randomTokens, type Collected } from './helpers.ts';
 

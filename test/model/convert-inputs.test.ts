@@ -6,12 +6,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../models/convert.ts';
-import { writeRandomCheckpoint, type Qwen2Shape } from '../../models/random-checkpoint.ts';
+import { writeRandomCheckpoint, type DecoderShape } from '../../models/random-checkpoint.ts';
 import { main as convertCli } from '../../server/commands/convert.ts';
-import { Qwen2Reference } from '../reference/qwen2.ts';
+import { DecoderReference } from '../reference/decoder.ts';
 import { EngineSession, maxAbsDiff } from './engine-session.ts';
 
-const SHAPE: Qwen2Shape = {
+const SHAPE: DecoderShape = {
   hiddenSize: 64,
   intermediateSize: 128,
   numLayers: 2,
@@ -31,7 +31,7 @@ async function assertMatchesReference(hfDir: string, label: string): Promise<voi
   convertCheckpoint({ from: hfDir, to: out, dtype: 'fp32', layout: 'engine' });
   const engine = await EngineSession.open(out, 1, 16);
   const got = await engine.prefill(0, prompt);
-  const want = Qwen2Reference.load(hfDir).newSequence().forward(prompt);
+  const want = DecoderReference.load(hfDir).newSequence().forward(prompt);
   got.forEach((row, i) => assert.ok(maxAbsDiff(row, want[i]!) < 1e-4, `${label} position ${i}: ${maxAbsDiff(row, want[i]!)}`));
 }
 
@@ -110,7 +110,7 @@ function patchSafetensorsHeader(dir: string, patch: (header: Record<string, { dt
 const broken: [string, (dir: string) => void, RegExp][] = [
   ['missing tokenizer', (d) => rmSync(join(d, 'tokenizer.json')), /missing tokenizer\.json/],
   ['missing weights', (d) => rmSync(join(d, 'model.safetensors')), /no model\.safetensors/],
-  ['unsupported model_type', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')), model_type: 'llama' })), /unsupported model_type "llama"/],
+  ['unsupported model_type', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')), model_type: 'gpt2' })), /model_type "gpt2" is not a family this converter knows/],
   ['wrong shape', (d) => patchSafetensorsHeader(d, (h) => (h['model.layers.1.mlp.up_proj.weight']!.shape = [64, 128])), /model\.layers\.1\.mlp\.up_proj\.weight.*(shape|offsets)/],
   ['wrong dtype', (d) => patchSafetensorsHeader(d, (h) => (h['model.norm.weight']!.dtype = 'I32')), /model\.norm\.weight has dtype I32/],
   ['missing tensor', (d) => patchSafetensorsHeader(d, (h) => { h['model.layers.0.self_attn.q_proj.biaz'] = h['model.layers.0.self_attn.q_proj.bias']!; delete h['model.layers.0.self_attn.q_proj.bias']; }), /no tensor model\.layers\.0\.self_attn\.q_proj\.bias/],

@@ -1,12 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
-import { Qwen2Reference, argmax } from '../reference/qwen2.ts';
+import { DecoderReference, argmax } from '../reference/decoder.ts';
 import { EngineSession, maxAbsDiff } from './engine-session.ts';
 
 const TOLERANCE = 1e-4;
 const dir = ensureModel('tiny', 'fp32');
-const reference = Qwen2Reference.load(ensureCheckpoint('tiny'));
+const reference = DecoderReference.load(ensureCheckpoint('tiny'));
 const prompt = Array.from({ length: 20 }, (_, i) => (i * 7919 + 13) % 151000);
 
 test('20-token prefill then 10 decode steps match the reference logits', async () => {

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
-import { Qwen2Reference, argmax } from '../reference/qwen2.ts';
+import { DecoderReference, argmax } from '../reference/decoder.ts';
 import { EngineSession, cosineSimilarity, maxAbsDiff } from './engine-session.ts';
 
-const reference = Qwen2Reference.load(ensureCheckpoint('tiny'));
+const reference = DecoderReference.load(ensureCheckpoint('tiny'));
 const prompts = [
   Array.from({ length: 12 }, (_, i) => (i * 7919 + 13) % 151000),
   [9707, 11, 1879, 0, 3555, 374, 279, 6722, 315, 9625, 30],

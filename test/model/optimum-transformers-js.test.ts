@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { basename, dirname } from 'node:path';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
-import { Qwen2Reference } from '../reference/qwen2.ts';
+import { DecoderReference } from '../reference/decoder.ts';
 
 const prompts = [
   [9707, 11, 1879, 0, 3555, 374, 279, 6722, 315, 9625, 30],
@@ -12,7 +12,7 @@ const STEPS = 8;
 
 test('the optimum export runs in transformers.js (local files only) and generates the reference greedy tokens', async () => {
   const dir = ensureModel('tiny', 'optimum');
-  const reference = Qwen2Reference.load(ensureCheckpoint('tiny'));
+  const reference = DecoderReference.load(ensureCheckpoint('tiny'));
   const { env, AutoModelForCausalLM, Tensor } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.localModelPath = dirname(dir);

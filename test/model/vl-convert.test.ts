@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../models/convert.ts';
-import { parseQwen25VlConfig } from '../../models/qwen2_5_vl/config.ts';
+import { parseQwen25VlConfig } from '../../models/families/qwen2_5_vl/config.ts';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
 import { parseManifest } from '../../src/model/manifest.ts';
 import { ChatTemplate } from '../../src/tokenizer/chat-template.ts';
@@ -28,7 +28,7 @@ test('a VL manifest with inconsistent fields is rejected naming the field', () =
   assert.throws(() => parseManifest({ ...converted, mropeSection: [2, 3, 4] }), /mropeSection: must sum to headDim \/ 2 \(8\)/);
   const { vision: _vision, ...withoutVision } = converted;
   assert.throws(() => parseManifest(withoutVision), /vision/);
-  assert.throws(() => parseManifest({ ...converted, architecture: 'qwen2' }), /positions/);
+  assert.throws(() => parseManifest({ ...converted, positions: 'xy' }), /positions/);
 });
 
 test('config.json errors name the bad field', () => {

@@ -2,12 +2,12 @@
 // extra inputs (M-RoPE position_ids [3, batch, seq], image_embeds / image_positions).
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import { readManifest, type Qwen25VlManifest } from '../../src/model/manifest.ts';
+import { hasVision, readManifest, type MropeManifest } from '../../src/model/manifest.ts';
 import type { Grid, MropePosition } from '../reference/qwen2_5_vl.ts';
 
-export function readVlManifest(dir: string): Qwen25VlManifest {
+export function readVlManifest(dir: string): MropeManifest {
   const m = readManifest(dir);
-  if (m.architecture !== 'qwen2_5_vl') throw new Error(`${dir}: not a qwen2_5_vl model`);
+  if (!hasVision(m)) throw new Error(`${dir}: not a vision-language model`);
   return m;
 }
 
@@ -23,7 +23,7 @@ export function pseudoPixels(count: number, seed: number): Float32Array {
 export class VisionSession {
   private constructor(
     private readonly session: ort.InferenceSession,
-    private readonly manifest: Qwen25VlManifest,
+    private readonly manifest: MropeManifest,
   ) {}
 
   static async open(dir: string): Promise<VisionSession> {
@@ -54,7 +54,7 @@ export class VisionSession {
 }
 
 /** The VL text graph's inputs beyond input_ids for one pass over `positions` ([rows][seq]). */
-export function vlFeeds(m: Qwen25VlManifest, positions: MropePosition[][], images: { row: number; index: number; embedding: ArrayLike<number> }[] = []): Record<string, ort.Tensor> {
+export function vlFeeds(m: MropeManifest, positions: MropePosition[][], images: { row: number; index: number; embedding: ArrayLike<number> }[] = []): Record<string, ort.Tensor> {
   const rows = positions.length;
   const seq = positions[0]!.length;
   const ids = new BigInt64Array(3 * rows * seq);

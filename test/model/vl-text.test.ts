@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
-import { argmax } from '../reference/qwen2.ts';
+import { argmax } from '../reference/decoder.ts';
 import { Qwen25VlReference, type Grid, type MropePosition } from '../reference/qwen2_5_vl.ts';
 import { mropePositions } from '../../src/vision/prompt-tokens.ts';
 import { EngineSession, maxAbsDiff } from './engine-session.ts';

@@ -6,7 +6,7 @@
 // instead of reordering), which is what these references check.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Qwen2Reference, type ReferenceSequence } from './qwen2.ts';
+import { DecoderReference, type ReferenceSequence } from './decoder.ts';
 
 export type Grid = [t: number, h: number, w: number];
 /** (temporal, height, width) position of one token. */
@@ -67,7 +67,7 @@ export class Qwen25VlReference {
   readonly tokens: { visionStart: number; imagePad: number };
 
   private constructor(
-    readonly text: Qwen2Reference,
+    readonly text: DecoderReference,
     raw: Record<string, any>,
   ) {
     const v = raw.vision_config;
@@ -87,7 +87,7 @@ export class Qwen25VlReference {
   }
 
   static load(dir: string): Qwen25VlReference {
-    return new Qwen25VlReference(Qwen2Reference.load(dir), JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+    return new Qwen25VlReference(DecoderReference.load(dir), JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
   }
 
   /** Image embeddings, one row per merged token, images in order (HF's visual(pixel_values, grid_thw)). */

@@ -189,6 +189,24 @@ test('reasoning: a constrained answer starts after </think>', async () => {
   }
 });
 
+test("the tool-call format is the model family's: Llama 3 has none the server knows, unless --tool-call-parser names one", async () => {
+  const llama = await Engine.load(ensureModel('llama-tiny', 'fp32'), { maxModelLen: 1024, threads: 1 });
+  const plain = await startServer({}, llama);
+  const named = await startServer({ toolCallParser: 'hermes' }, llama);
+  try {
+    const body = { model: MODEL, messages, tools: TOOLS, tool_choice: 'required', max_tokens: 120 };
+    const refused = await postJson(`${plain.url}/v1/chat/completions`, body);
+    assert.is(refused.status, 400);
+    assert.is(((await refused.json()) as Json).error.param, 'tools');
+    const answered = (await (await postJson(`${named.url}/v1/chat/completions`, body)).json()) as Json;
+    checkCalls(answered.choices[0].message.tool_calls, ['get_weather', 'get_time']);
+  } finally {
+    await plain.close();
+    await named.close();
+    await llama.close();
+  }
+});
+
 const qwen = TOOL_CALL_PARSERS.qwen;
 const split = { reasoning: REASONING_PARSERS.qwen3, tools: { parser: qwen, names: new Set(['a', 'b']) } };
 

@@ -2,16 +2,16 @@
 // input_ids, attention_mask, position_ids, past_key_values.{i}.key/value →
 // logits [batch, seq, vocab], present.{i}.key/value, in standard ONNX ops so any
 // onnxruntime build that transformers.js uses can run it.
-import type { GraphBuilder } from '../onnx/graph.ts';
-import { DataType, attr } from '../onnx/graph.ts';
-import type { Qwen2Config } from './config.ts';
-import { ropeTables, rotateHalf } from './rope.ts';
-import type { WeightEmitter } from './weights.ts';
+import type { GraphBuilder } from '../../onnx/graph.ts';
+import { DataType, attr } from '../../onnx/graph.ts';
+import type { DecoderConfig } from '../../decoder/config.ts';
+import { ropeTables, rotateHalf } from '../../decoder/rope.ts';
+import type { WeightEmitter } from '../../decoder/weights.ts';
 
 /** Masked attention scores: the lowest float32, so a fully masked (padding) row stays finite. */
 const MASKED_SCORE = -3.4028234663852886e38;
 
-export function buildOptimumGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config): void {
+export function buildOptimumGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderConfig): void {
   const h = c.numAttentionHeads;
   const kv = c.numKeyValueHeads;
   const groups = h / kv;

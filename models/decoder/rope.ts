@@ -1,8 +1,9 @@
 // Rotary cos/sin tables [positions, headDim / 2] for GroupQueryAttention's rotary (and the
-// optimum graph), following transformers' rope_init functions for Qwen2's scaling types.
+// optimum graph), following transformers' rope_init functions for the scaling types the
+// families use (linear, YaRN, Llama 3's).
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { attr } from '../onnx/graph.ts';
-import type { Qwen2Config } from './config.ts';
+import type { DecoderConfig } from './config.ts';
 
 export interface RopeTables {
   positions: number;
@@ -11,7 +12,7 @@ export interface RopeTables {
   sin: Float32Array;
 }
 
-function inverseFrequencies(config: Qwen2Config): { invFreq: Float64Array; attentionFactor: number } {
+function inverseFrequencies(config: DecoderConfig): { invFreq: Float64Array; attentionFactor: number } {
   const dim = config.headDim;
   const half = dim / 2;
   const base = new Float64Array(half);
@@ -19,6 +20,20 @@ function inverseFrequencies(config: Qwen2Config): { invFreq: Float64Array; atten
   const s = config.ropeScaling;
   if (!s) return { invFreq: base, attentionFactor: 1 };
   if (s.type === 'linear') return { invFreq: base.map((f) => f / s.factor), attentionFactor: 1 };
+  if (s.type === 'llama3') {
+    // Wavelengths longer than the original context / low_freq_factor are slowed by `factor`,
+    // shorter than context / high_freq_factor kept, and the band between blended smoothly.
+    const lowWavelength = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+    const highWavelength = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+    const invFreq = base.map((f) => {
+      const wavelength = (2 * Math.PI) / f;
+      if (wavelength > lowWavelength) return f / s.factor;
+      if (wavelength < highWavelength) return f;
+      const smooth = (s.originalMaxPositionEmbeddings / wavelength - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      return (1 - smooth) * (f / s.factor) + smooth * f;
+    });
+    return { invFreq, attentionFactor: 1 };
+  }
   // YaRN: interpolate low frequencies, keep high ones, blend linearly in between.
   const correctionDim = (rotations: number) => (dim * Math.log(s.originalMaxPositionEmbeddings / (rotations * 2 * Math.PI))) / (2 * Math.log(config.ropeTheta));
   const low = Math.max(Math.floor(correctionDim(s.betaFast)), 0);
@@ -33,13 +48,13 @@ function inverseFrequencies(config: Qwen2Config): { invFreq: Float64Array; atten
 }
 
 /** Rows the tables need: the config's context, or YaRN's extended one when larger. */
-export function ropePositions(config: Qwen2Config): number {
+export function ropePositions(config: DecoderConfig): number {
   const s = config.ropeScaling;
   const extended = s?.type === 'yarn' ? Math.round(s.factor * s.originalMaxPositionEmbeddings) : 0;
   return Math.max(config.maxPositionEmbeddings, extended);
 }
 
-export function ropeTables(config: Qwen2Config): RopeTables {
+export function ropeTables(config: DecoderConfig): RopeTables {
   const { invFreq, attentionFactor } = inverseFrequencies(config);
   const positions = ropePositions(config);
   const half = invFreq.length;

@@ -6,7 +6,7 @@ import { DataType, attr } from '../onnx/graph.ts';
 import { toFloat16 } from '../numeric/half.ts';
 import { quantizeInt4 } from '../numeric/int4.ts';
 import type { SafetensorsCheckpoint } from '../safetensors/reader.ts';
-import type { Qwen2Config } from './config.ts';
+import type { DecoderConfig } from './config.ts';
 
 export type WeightDtype = 'fp32' | 'fp16' | 'int4';
 
@@ -20,7 +20,7 @@ export class WeightEmitter {
   constructor(
     private readonly g: GraphBuilder,
     private readonly ckpt: SafetensorsCheckpoint,
-    private readonly config: Qwen2Config,
+    private readonly config: DecoderConfig,
     readonly dtype: WeightDtype,
   ) {}
 

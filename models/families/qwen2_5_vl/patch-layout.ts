@@ -10,8 +10,8 @@
 // patches into fixed window slots, side² per window of window_size / patch_size patches per
 // side (edge windows partly empty, masked as keys), so their attention costs P · side²
 // instead of P².
-import type { GraphBuilder } from '../onnx/graph.ts';
-import { DataType, attr, type Attribute } from '../onnx/graph.ts';
+import type { GraphBuilder } from '../../onnx/graph.ts';
+import { DataType, attr, type Attribute } from '../../onnx/graph.ts';
 import type { VisionConfig } from './config.ts';
 
 export interface PatchLayout {

@@ -1,7 +1,7 @@
 // The fields of a Hugging Face Qwen2.5-VL config.json (Qwen2_5_VLForConditionalGeneration,
 // transformers 4.49–4.51 form: text fields at the top level, the vision tower under
 // `vision_config`; the newer nested `text_config` is read too when present).
-import { parseQwen2Config, positiveInt, type Qwen2Config } from '../qwen2/config.ts';
+import { parseDecoderConfig, positiveInt, type DecoderConfig } from '../../decoder/config.ts';
 
 export interface VisionConfig {
   depth: number;
@@ -29,7 +29,7 @@ export interface VisionTokenIds {
 }
 
 export interface Qwen25VlConfig {
-  text: Qwen2Config;
+  text: DecoderConfig;
   /** Rotary frequencies per position component (temporal, height, width); sums to headDim / 2. */
   mropeSection: [number, number, number];
   vision: VisionConfig;
@@ -98,7 +98,7 @@ export function parseQwen25VlConfig(raw: Record<string, unknown>): Qwen25VlConfi
   if (raw.model_type !== 'qwen2_5_vl') throw new Error(`config.json: unsupported model_type ${JSON.stringify(raw.model_type)} (expected qwen2_5_vl)`);
   const textRaw = { ...raw, ...((raw.text_config as Record<string, unknown> | undefined) ?? {}) };
   // Apart from M-RoPE (handled here) the language model is plain Qwen2.
-  const text = parseQwen2Config({ ...textRaw, model_type: 'qwen2', rope_scaling: null });
+  const text = parseDecoderConfig({ ...textRaw, rope_scaling: null }, { modelTypes: ['qwen2_5_vl'], attentionBias: 'always', qkNorm: false, ropeScalings: [] });
   return {
     text,
     mropeSection: parseMropeSection(textRaw.rope_scaling, text.headDim),

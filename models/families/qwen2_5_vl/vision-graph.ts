@@ -12,10 +12,10 @@
 // frames are then equal-sized batches for com.microsoft.MultiHeadAttention, whose CPU kernel
 // is flash attention and never holds the [heads, P, P] scores (1.7 GB at max_pixels for a
 // 16-head tower). Images are independent in the tower, so per-image runs give the same rows.
-import type { GraphBuilder } from '../onnx/graph.ts';
-import { DataType, attr } from '../onnx/graph.ts';
-import { rotateHalf } from '../qwen2/rope.ts';
-import type { WeightEmitter } from '../qwen2/weights.ts';
+import type { GraphBuilder } from '../../onnx/graph.ts';
+import { DataType, attr } from '../../onnx/graph.ts';
+import { rotateHalf } from '../../decoder/rope.ts';
+import type { WeightEmitter } from '../../decoder/weights.ts';
 import { VISION_ROPE_THETA, type Qwen25VlConfig } from './config.ts';
 import { buildPatchLayout } from './patch-layout.ts';
 

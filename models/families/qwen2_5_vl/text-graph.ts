@@ -9,12 +9,12 @@
 //                                          of this call (N may be 0)
 //   image_positions int64 [N, 2]           (batch row, token index within this call's seq)
 //                                          where each image_embeds row replaces the token embedding
-import type { GraphBuilder } from '../onnx/graph.ts';
-import { DataType, attr } from '../onnx/graph.ts';
-import type { Qwen2Config } from '../qwen2/config.ts';
-import { buildEngineGraph, type EngineGraphVariant, type EngineIo, type Rotate } from '../qwen2/engine-graph.ts';
-import { ropeTables } from '../qwen2/rope.ts';
-import type { WeightEmitter } from '../qwen2/weights.ts';
+import type { GraphBuilder } from '../../onnx/graph.ts';
+import { DataType, attr } from '../../onnx/graph.ts';
+import type { DecoderConfig } from '../../decoder/config.ts';
+import { buildEngineGraph, type EngineGraphVariant, type EngineIo, type Rotate } from '../../decoder/engine-graph.ts';
+import { ropeTables } from '../../decoder/rope.ts';
+import type { WeightEmitter } from '../../decoder/weights.ts';
 
 export const IMAGE_EMBEDS = 'image_embeds';
 export const IMAGE_POSITIONS = 'image_positions';
@@ -79,7 +79,7 @@ export interface VlTextIo extends EngineIo {
   inputs: EngineIo['inputs'] & { imageEmbeds: string; imagePositions: string };
 }
 
-export function buildVlTextGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config, mropeSection: [number, number, number]): VlTextIo {
+export function buildVlTextGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderConfig, mropeSection: [number, number, number]): VlTextIo {
   const io = buildEngineGraph(g, w, c, mropeVariant(mropeSection));
   return { ...io, inputs: { ...io.inputs, imageEmbeds: IMAGE_EMBEDS, imagePositions: IMAGE_POSITIONS } };
 }

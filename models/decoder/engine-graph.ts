@@ -1,11 +1,12 @@
-// The engine's serving graph for Qwen2: GroupQueryAttention over a KV cache that past and
-// present share (updated in place), fed the packed q/k/v projection and rotating q and k
+// The engine's serving graph of a decoder-only model (Qwen2, Qwen3, Llama, Mistral):
+// GroupQueryAttention over a KV cache that past and present share (updated in place), fed the
+// packed q/k/v projection (Qwen3: q and k normalized per head first) and rotating q and k
 // itself from position_ids, simplified layer norms, and logits only for the flattened token
 // positions listed in logits_indices.
 import type { ModelManifest } from '../../src/model/manifest.ts';
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
-import type { Qwen2Config } from './config.ts';
+import type { DecoderConfig } from './config.ts';
 import { ropeTables } from './rope.ts';
 import type { WeightEmitter } from './weights.ts';
 
@@ -25,9 +26,9 @@ export type Rotary = { inAttention: { cos: string; sin: string } } | { rotate: R
 /** What differs between the text graphs built here (Qwen2.5-VL supplies its own). */
 export interface EngineGraphVariant {
   /** Declares the positions input; returns its name and the rotary it drives. */
-  positions(g: GraphBuilder, c: Qwen2Config): { input: string; rotary: Rotary };
+  positions(g: GraphBuilder, c: DecoderConfig): { input: string; rotary: Rotary };
   /** Rewrites the token embeddings [batch, seq, hidden] before the first layer. */
-  embeddings?(g: GraphBuilder, tokens: string, c: Qwen2Config): string;
+  embeddings?(g: GraphBuilder, tokens: string, c: DecoderConfig): string;
 }
 
 /** Qwen2: `position_ids` [batch, seq], rotated inside GroupQueryAttention. */
@@ -41,7 +42,7 @@ export const QWEN2_VARIANT: EngineGraphVariant = {
   },
 };
 
-export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Config, variant: EngineGraphVariant = QWEN2_VARIANT): EngineIo {
+export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderConfig, variant: EngineGraphVariant = QWEN2_VARIANT): EngineIo {
   const kvDims = () => ['batch', c.numKeyValueHeads, 'cache_len', c.headDim];
   const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
   const { input: positionIds, rotary } = variant.positions(g, c);
@@ -57,7 +58,17 @@ export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Conf
 
   const qSize = c.numAttentionHeads * c.headDim;
   const kvSize = c.numKeyValueHeads * c.headDim;
-  const qkvSplit = 'rotate' in rotary ? g.int64s('split.qkv', [qSize, kvSize, kvSize]) : '';
+  const qkvSplit = 'rotate' in rotary || c.qkNorm ? g.int64s('split.qkv', [qSize, kvSize, kvSize]) : '';
+  const shapes = new Map<string, string>();
+  const shape = (name: string, dims: number[]) => shapes.get(name) ?? (shapes.set(name, g.int64s(name, dims)), shapes.get(name)!);
+  const headShape = (heads: number) => shape(`shape.heads.${heads}`, [0, 0, heads, c.headDim]);
+  const flatShape = (heads: number) => shape(`shape.flat.${heads}`, [0, 0, heads * c.headDim]);
+  /** Qwen3's RMSNorm over each head of q or k [batch, seq, heads · headDim]. */
+  const headNorm = (t: string, heads: number, weight: string, name: string): string => {
+    const split = g.op('Reshape', [t, headShape(heads)], { name: `${name}/heads` });
+    const normed = g.node('SimplifiedLayerNormalization', [split, w.vector(weight, c.headDim)], { name, outputs: 1, attrs: { axis: attr.int(-1), epsilon: eps, stash_type: attr.int(1) } })[0]!;
+    return g.op('Reshape', [normed, flatShape(heads)], { name: `${name}/flat` });
+  };
   const mlpSplit = g.int64s('split.gate_up', [c.intermediateSize, c.intermediateSize]);
   const eps = attr.float(c.rmsNormEps);
 
@@ -86,11 +97,17 @@ export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: Qwen2Conf
       x,
       ['q', 'k', 'v'].map((t, j) => ({ name: `${p}.self_attn.${t}_proj.weight`, out: j === 0 ? qSize : kvSize })),
       c.hiddenSize,
-      ['q', 'k', 'v'].map((t) => `${p}.self_attn.${t}_proj.bias`),
+      c.attentionBias ? ['q', 'k', 'v'].map((t) => `${p}.self_attn.${t}_proj.bias`) : undefined,
     );
     const cache = [pastKeys[i]!, pastValues[i]!, seqlensK, totalSequenceLength];
     let attnInputs: string[];
-    if ('inAttention' in rotary) {
+    if (c.qkNorm && 'inAttention' in rotary) {
+      // Unpacked q, k, v: the norms sit between the projection and GroupQueryAttention's rotary.
+      const [q, k, v] = g.node('Split', [qkv, qkvSplit], { name: `${p}.qkv_split`, outputs: 3, attrs: { axis: attr.int(-1) } });
+      const qn = headNorm(q!, c.numAttentionHeads, `${p}.self_attn.q_norm.weight`, `${p}.self_attn.q_norm`);
+      const kn = headNorm(k!, c.numKeyValueHeads, `${p}.self_attn.k_norm.weight`, `${p}.self_attn.k_norm`);
+      attnInputs = [qn, kn, v!, ...cache, rotary.inAttention.cos, rotary.inAttention.sin, positionIds];
+    } else if ('inAttention' in rotary) {
       // Packed q/k/v in `query`; inputs 7–9 are cos_cache, sin_cache and position_ids.
       attnInputs = [qkv, '', '', ...cache, rotary.inAttention.cos, rotary.inAttention.sin, positionIds];
     } else {

@@ -1,11 +1,11 @@
 // Qwen2.5-VL checkpoint → the engine's text graph (model.onnx) and the vision graph
 // (vision.onnx), with the manifest fields that describe both.
 import { join } from 'node:path';
-import type { Qwen2Manifest, Qwen25VlManifest } from '../../src/model/manifest.ts';
-import { writeGraph } from '../onnx/write-graph.ts';
-import type { EngineIo } from '../qwen2/engine-graph.ts';
-import { WeightEmitter, type WeightDtype } from '../qwen2/weights.ts';
-import type { SafetensorsCheckpoint } from '../safetensors/reader.ts';
+import type { MropeManifest } from '../../../src/model/manifest.ts';
+import { textManifest } from '../../decoder/convert.ts';
+import { WeightEmitter } from '../../decoder/weights.ts';
+import { writeGraph } from '../../onnx/write-graph.ts';
+import type { ConvertJob } from '../family.ts';
 import type { Qwen25VlConfig } from './config.ts';
 import { buildVlTextGraph, type VlTextIo } from './text-graph.ts';
 import { buildVisionGraph, VISION_IO } from './vision-graph.ts';
@@ -13,11 +13,12 @@ import { buildVisionGraph, VISION_IO } from './vision-graph.ts';
 export const VISION_GRAPH_FILE = 'vision.onnx';
 
 /**
- * Writes both graphs into `dir`. `textManifest` gives the fields every engine-layout model
- * shares. The vision tower keeps fp16 weights when the text model is int4: it is small, and
- * its first GEMM has K = 1176, which is not a multiple of the int4 block.
+ * Writes both graphs into the job's directory. The vision tower keeps fp16 weights when the
+ * text model is int4: it is small, and its first GEMM has K = 1176, which is not a multiple of
+ * the int4 block.
  */
-export function writeVlGraphs(dir: string, ckpt: SafetensorsCheckpoint, config: Qwen25VlConfig, dtype: WeightDtype, textManifest: (io: EngineIo) => Qwen2Manifest): Qwen25VlManifest {
+export function writeVlGraphs(job: ConvertJob, config: Qwen25VlConfig): MropeManifest {
+  const { dir, ckpt, dtype } = job;
   let text: VlTextIo | undefined;
   writeGraph(join(dir, 'model.onnx'), 'qwen2_5_vl', (g) => {
     text = buildVlTextGraph(g, new WeightEmitter(g, ckpt, config.text, dtype), config.text, config.mropeSection);
@@ -25,8 +26,7 @@ export function writeVlGraphs(dir: string, ckpt: SafetensorsCheckpoint, config: 
   const visionDtype = dtype === 'int4' ? 'fp16' : dtype;
   writeGraph(join(dir, VISION_GRAPH_FILE), 'qwen2_5_vl_vision', (g) => buildVisionGraph(g, new WeightEmitter(g, ckpt, config.text, visionDtype), config));
   return {
-    ...textManifest(text!),
-    architecture: 'qwen2_5_vl',
+    ...textManifest('qwen2_5_vl', config.text, job, text!, { toolCallParser: 'qwen' }),
     positions: 'mrope',
     mropeSection: config.mropeSection,
     inputs: text!.inputs,

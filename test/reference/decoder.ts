@@ -1,10 +1,15 @@
-// A plain Qwen2 forward pass for tests: float64 loops straight over the Hugging Face
-// checkpoint, with its own minimal safetensors reader (independent of the converter's),
-// one token at a time with a KV cache. Slow and obviously correct is the point.
+// A plain forward pass of the decoder-only families for tests, written from transformers'
+// modeling files (Qwen2, Qwen3, Llama, Mistral): float64 loops straight over the Hugging Face
+// checkpoint, with its own minimal safetensors reader (independent of the converter's), one
+// token at a time with a KV cache. Slow and obviously correct is the point.
+//   Qwen2: q/k/v biases. Qwen3: no biases; RMSNorm over each head of q and k (q_norm,
+//   k_norm) before the rotary; head_dim from config. Llama 3: no biases; rope frequencies
+//   rescaled by _compute_llama3_parameters. Mistral: Llama's layer.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Config {
+  modelType: string;
   hidden: number;
   intermediate: number;
   layers: number;
@@ -14,8 +19,30 @@ interface Config {
   vocab: number;
   eps: number;
   theta: number;
-  linearScale: number;
+  /** The rotary's inverse frequencies, headDim / 2 of them, after any rope scaling. */
+  invFreq: Float64Array;
   tied: boolean;
+}
+
+/** transformers' rope init: default, linear, or llama3 (_compute_llama3_parameters). */
+function inverseFrequencies(raw: Record<string, any>, headDim: number): Float64Array {
+  const base = Float64Array.from({ length: headDim / 2 }, (_, i) => 1 / raw.rope_theta ** ((2 * i) / headDim));
+  const s = raw.rope_scaling;
+  const type = s && (s.rope_type ?? s.type);
+  if (!s || type === 'default' || Array.isArray(s.mrope_section)) return base; // M-RoPE sections are the caller's
+  if (type === 'linear') return base.map((f) => f / s.factor);
+  if (type !== 'llama3') throw new Error(`reference: rope_scaling ${type} is not implemented`);
+  const oldContext = s.original_max_position_embeddings;
+  const lowFreqWavelen = oldContext / s.low_freq_factor;
+  const highFreqWavelen = oldContext / s.high_freq_factor;
+  return base.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    let scaled = wavelen > lowFreqWavelen ? f / s.factor : f;
+    const smooth = (oldContext / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+    const medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+    if (medium) scaled = (1 - smooth) * (scaled / s.factor) + smooth * scaled;
+    return scaled;
+  });
 }
 
 function loadTensors(dir: string): Map<string, Float32Array> {
@@ -68,7 +95,7 @@ export class ReferenceSequence {
   private readonly keys: Float64Array[][];
   private readonly values: Float64Array[][];
 
-  constructor(private readonly model: Qwen2Reference) {
+  constructor(private readonly model: DecoderReference) {
     this.keys = Array.from({ length: model.config.layers }, () => []);
     this.values = Array.from({ length: model.config.layers }, () => []);
   }
@@ -84,11 +111,11 @@ export class ReferenceSequence {
   }
 
   private rotate(x: Float64Array, heads: number, positionOf: (frequency: number) => number): void {
-    const { headDim, theta, linearScale } = this.model.config;
+    const { headDim, invFreq } = this.model.config;
     const half = headDim / 2;
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < half; i++) {
-        const angle = (positionOf(i) / linearScale) * theta ** (-(2 * i) / headDim);
+        const angle = positionOf(i) * invFreq[i]!;
         const a = x[h * headDim + i]!;
         const b = x[h * headDim + i + half]!;
         x[h * headDim + i] = a * Math.cos(angle) - b * Math.sin(angle);
@@ -114,9 +141,19 @@ export class ReferenceSequence {
     for (let l = 0; l < c.layers; l++) {
       const p = `model.layers.${l}`;
       const h = rmsNorm(x, w(`${p}.input_layernorm.weight`), c.eps);
-      const q = linear(w(`${p}.self_attn.q_proj.weight`), h, c.heads * c.headDim, w(`${p}.self_attn.q_proj.bias`));
-      const k = linear(w(`${p}.self_attn.k_proj.weight`), h, c.kvHeads * c.headDim, w(`${p}.self_attn.k_proj.bias`));
-      const v = linear(w(`${p}.self_attn.v_proj.weight`), h, c.kvHeads * c.headDim, w(`${p}.self_attn.v_proj.bias`));
+      const bias = (t: string) => this.model.optionalTensor(`${p}.self_attn.${t}_proj.bias`);
+      const q = linear(w(`${p}.self_attn.q_proj.weight`), h, c.heads * c.headDim, bias('q'));
+      const k = linear(w(`${p}.self_attn.k_proj.weight`), h, c.kvHeads * c.headDim, bias('k'));
+      const v = linear(w(`${p}.self_attn.v_proj.weight`), h, c.kvHeads * c.headDim, bias('v'));
+      if (c.modelType === 'qwen3') {
+        // Qwen3Attention: q_norm / k_norm over each head's head_dim values, before the rotary.
+        for (const [t, heads, norm] of [[q, c.heads, 'q_norm'], [k, c.kvHeads, 'k_norm']] as const) {
+          for (let head = 0; head < heads; head++) {
+            const slice = t.subarray(head * c.headDim, (head + 1) * c.headDim);
+            slice.set(rmsNorm(Float64Array.from(slice), w(`${p}.self_attn.${norm}.weight`), c.eps));
+          }
+        }
+      }
       this.rotate(q, c.heads, positionOf);
       this.rotate(k, c.kvHeads, positionOf);
       this.keys[l]!.push(k);
@@ -150,37 +187,41 @@ export class ReferenceSequence {
   }
 }
 
-export class Qwen2Reference {
+export class DecoderReference {
   private constructor(
     readonly config: Config,
     private readonly tensors: Map<string, Float32Array>,
   ) {}
 
   /**
-   * Loads a Hugging Face Qwen2 directory with a single model.safetensors. Qwen2.5-VL's text
-   * model loads too: its M-RoPE sections are the caller's, through `append`'s positionOf.
+   * Loads a Hugging Face directory of a text family with a single model.safetensors.
+   * Qwen2.5-VL's text model loads too: its M-RoPE sections are the caller's, through
+   * `append`'s positionOf.
    */
-  static load(dir: string): Qwen2Reference {
+  static load(dir: string): DecoderReference {
     const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    const scaling = raw.rope_scaling;
-    const scalingType = scaling && (scaling.rope_type ?? scaling.type);
-    // M-RoPE (Qwen2.5-VL, written as type "mrope" or as rope_type "default" with mrope_section) is the caller's.
-    const mrope = Array.isArray(scaling?.mrope_section);
-    if (scaling && !mrope && scalingType !== 'linear' && scalingType !== 'default') throw new Error('reference: only linear rope_scaling is implemented');
+    if (raw.rope_scaling?.type === 'yarn' || raw.rope_scaling?.rope_type === 'yarn') throw new Error('reference: YaRN is not implemented');
+    const headDim = raw.head_dim ?? raw.hidden_size / raw.num_attention_heads;
     const config: Config = {
+      modelType: raw.model_type,
       hidden: raw.hidden_size,
       intermediate: raw.intermediate_size,
       layers: raw.num_hidden_layers,
       heads: raw.num_attention_heads,
       kvHeads: raw.num_key_value_heads,
-      headDim: raw.hidden_size / raw.num_attention_heads,
+      headDim,
       vocab: raw.vocab_size,
       eps: raw.rms_norm_eps,
       theta: raw.rope_theta,
-      linearScale: scalingType === 'linear' ? scaling.factor : 1,
+      invFreq: inverseFrequencies(raw, headDim),
       tied: raw.tie_word_embeddings === true,
     };
-    return new Qwen2Reference(config, loadTensors(dir));
+    return new DecoderReference(config, loadTensors(dir));
+  }
+
+  /** A tensor the family may leave out (attention biases). */
+  optionalTensor(name: string): Float32Array | undefined {
+    return this.tensors.get(name);
   }
 
   tensor(name: string): Float32Array {
