@@ -114,6 +114,32 @@ for (const [name, family] of FAMILIES) {
   });
 }
 
+test('each family converts and serves from sharded BF16 safetensors, as the Hub ships them', async () => {
+  const { convertCheckpoint } = await import('../../models/convert.ts');
+  const { writeRandomCheckpoint } = await import('../../models/random-checkpoint.ts');
+  const { BUILTIN_SHAPES } = await import('../../models/recipe.ts');
+  const { mkdtempSync, rmSync, readdirSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const work = mkdtempSync(join(tmpdir(), 'xllm-families-bf16-'));
+  try {
+    for (const [name, family] of FAMILIES) {
+      const from = join(work, name);
+      writeRandomCheckpoint(from, BUILTIN_SHAPES[name], 11, 'BF16', 3);
+      assert.is(readdirSync(from).filter((f) => f.endsWith('.safetensors')).length, 3);
+      const to = join(work, `${name}-int4`);
+      convertCheckpoint({ from, to, dtype: 'int4', layout: 'engine' });
+      assert.equal([readManifest(to).architecture, readManifest(to).dtype], [family, 'int4']);
+      const engine = await Engine.load(to, { threads: 1 });
+      const out = await collect(engine.generate(greedy('bf16', engine.tokenizer.encode('hello'), { logprobs: undefined })));
+      assert.is(out.tokens[0]!.length, STEPS);
+      await engine.close();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
 test('a sliding attention window and an unknown rope scaling are refused naming the field', async () => {
   const { convertCheckpoint } = await import('../../models/convert.ts');
   const { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } = await import('node:fs');

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../models/convert.ts';
@@ -29,6 +29,31 @@ test('a VL manifest with inconsistent fields is rejected naming the field', () =
   const { vision: _vision, ...withoutVision } = converted;
   assert.throws(() => parseManifest(withoutVision), /vision/);
   assert.throws(() => parseManifest({ ...converted, positions: 'xy' }), /positions/);
+});
+
+test("a checkpoint saved with newer transformers' names (model.language_model.*, model.visual.*) converts to the same graphs", () => {
+  const renamed = mkdtempSync(join(tmpdir(), 'xllm-vl-names-'));
+  try {
+    cpSync(checkpoint, renamed, { recursive: true });
+    const path = join(renamed, 'model.safetensors');
+    const file = readFileSync(path);
+    const length = Number(file.readBigUInt64LE(0));
+    const header = JSON.parse(file.subarray(8, 8 + length).toString('utf8')) as Record<string, unknown>;
+    const rename = (name: string) =>
+      name.startsWith('visual.') ? `model.${name}` : name.startsWith('model.') ? name.replace(/^model\./, 'model.language_model.') : name;
+    const renamedHeader = Object.fromEntries(Object.entries(header).map(([name, value]) => [rename(name), value]));
+    const json = Buffer.from(JSON.stringify(renamedHeader));
+    const padded = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(padded.length));
+    writeFileSync(path, Buffer.concat([prefix, padded, file.subarray(8 + length)]));
+    assert.ok(Object.keys(renamedHeader).some((n) => n.startsWith('model.language_model.layers.')) && Object.keys(renamedHeader).some((n) => n.startsWith('model.visual.')));
+    const out = join(renamed, 'out');
+    convertCheckpoint({ from: renamed, to: out, dtype: 'fp32', layout: 'engine' });
+    for (const f of ['model.onnx', 'vision.onnx']) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(dir, f))), `${f} differs`);
+  } finally {
+    rmSync(renamed, { recursive: true, force: true });
+  }
 });
 
 test('config.json errors name the bad field', () => {
