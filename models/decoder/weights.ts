@@ -4,7 +4,7 @@
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
 import { toFloat16 } from '../numeric/half.ts';
-import { quantizeInt4 } from '../numeric/int4.ts';
+import { quantizeInt4, quantizeInt4Rows, type Int4Weight } from '../numeric/int4.ts';
 import type { SafetensorsCheckpoint } from '../safetensors/reader.ts';
 import type { DecoderConfig } from './config.ts';
 
@@ -15,6 +15,8 @@ export const INT4_BLOCK_SIZE = 32;
 export const INT4_ACCURACY_LEVEL = 4;
 
 const MS = 'com.microsoft';
+/** The vocabulary tables are converted this many rows at a time (64 MiB of float32 at hidden 4096), so an 8B model's never sit whole in float32. */
+const TABLE_CHUNK_ROWS = 4096;
 
 export class WeightEmitter {
   constructor(
@@ -62,13 +64,13 @@ export class WeightEmitter {
   /** Token embeddings [batch, seq] → [batch, seq, hidden] float32. */
   embed(ids: string): string {
     const { vocabSize, hiddenSize } = this.config;
-    const table = this.ckpt.read('model.embed_tokens.weight', [vocabSize, hiddenSize]);
+    const tensor = 'model.embed_tokens.weight';
     if (this.dtype === 'fp32') {
-      const t = this.g.initializer('model.embed_tokens.weight', DataType.FLOAT, [vocabSize, hiddenSize], table);
+      const t = this.g.initializer(tensor, DataType.FLOAT, [vocabSize, hiddenSize], this.ckpt.read(tensor, [vocabSize, hiddenSize]));
       return this.g.op('Gather', [t, ids], { name: 'embed' });
     }
     // fp16 and int4 keep the table in fp16 and cast only the gathered rows.
-    const t = this.g.initializer('model.embed_tokens.weight', DataType.FLOAT16, [vocabSize, hiddenSize], toFloat16(table));
+    const t = this.g.initializer(tensor, DataType.FLOAT16, [vocabSize, hiddenSize], this.float16Table(tensor));
     const rows = this.g.op('Gather', [t, ids], { name: 'embed' });
     return this.g.op('Cast', [rows], { name: 'embed/cast', attrs: { to: attr.int(DataType.FLOAT) } });
   }
@@ -79,21 +81,31 @@ export class WeightEmitter {
     const tensor = tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     if (this.dtype === 'int4') {
       // A tied head gets its own int4 copy: the embedding table stays fp16 for the gather.
-      return this.matNBits(x, this.ckpt.read(tensor, [vocabSize, hiddenSize]), vocabSize, hiddenSize, 'lm_head', output);
+      const rowsAt = (start: number, count: number) => this.ckpt.readRows(tensor, [vocabSize, hiddenSize], start, count);
+      return this.matNBits(x, quantizeInt4Rows(vocabSize, hiddenSize, INT4_BLOCK_SIZE, rowsAt, TABLE_CHUNK_ROWS), 'lm_head', output);
     }
     // Gemm with transB reads W [vocab, hidden] as stored, so a tied head reuses the embedding initializer.
     let w: string;
     if (tieWordEmbeddings) w = tensor;
-    else {
-      const values = this.ckpt.read(tensor, [vocabSize, hiddenSize]);
-      w = this.dtype === 'fp32' ? this.g.initializer(tensor, DataType.FLOAT, [vocabSize, hiddenSize], values) : this.g.initializer(tensor, DataType.FLOAT16, [vocabSize, hiddenSize], toFloat16(values));
-    }
+    else if (this.dtype === 'fp32') w = this.g.initializer(tensor, DataType.FLOAT, [vocabSize, hiddenSize], this.ckpt.read(tensor, [vocabSize, hiddenSize]));
+    else w = this.g.initializer(tensor, DataType.FLOAT16, [vocabSize, hiddenSize], this.float16Table(tensor));
     if (this.dtype !== 'fp32') w = this.g.op('Cast', [w], { name: 'lm_head/cast', attrs: { to: attr.int(DataType.FLOAT) } });
     return this.g.op('Gemm', [x, w], { name: 'lm_head', output, attrs: { transB: attr.int(1) } });
   }
 
+  /** A [vocab, hidden] table as float16, converted a slice of rows at a time. */
+  private float16Table(tensor: string): Uint16Array {
+    const { vocabSize, hiddenSize } = this.config;
+    const half = new Uint16Array(vocabSize * hiddenSize);
+    for (let first = 0; first < vocabSize; first += TABLE_CHUNK_ROWS) {
+      const count = Math.min(TABLE_CHUNK_ROWS, vocabSize - first);
+      half.set(toFloat16(this.ckpt.readRows(tensor, [vocabSize, hiddenSize], first, count)), first * hiddenSize);
+    }
+    return half;
+  }
+
   private matmul(x: string, w: Float32Array, n: number, k: number, label: string): string {
-    if (this.dtype === 'int4') return this.matNBits(x, w, n, k, label);
+    if (this.dtype === 'int4') return this.matNBits(x, quantizeInt4(w, n, k, INT4_BLOCK_SIZE), label);
     const transposed = new Float32Array(k * n);
     for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) transposed[c * n + r] = w[r * k + c]!;
     if (this.dtype === 'fp32') {
@@ -104,8 +116,8 @@ export class WeightEmitter {
     return this.g.op('MatMul', [x, full], { name: label });
   }
 
-  private matNBits(x: string, w: Float32Array, n: number, k: number, label: string, output?: string): string {
-    const q = quantizeInt4(w, n, k, INT4_BLOCK_SIZE);
+  private matNBits(x: string, q: Int4Weight, label: string, output?: string): string {
+    const { n, k } = q;
     const packed = this.g.initializer(`${label}.q4`, DataType.UINT8, [n, q.blocks, INT4_BLOCK_SIZE / 2], q.packed);
     const scales = this.g.initializer(`${label}.scales`, DataType.FLOAT, [n * q.blocks], q.scales);
     const zeros = this.g.initializer(`${label}.zero_points`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints);

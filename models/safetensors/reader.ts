@@ -127,18 +127,30 @@ export class SafetensorsCheckpoint {
 
   /** Reads one tensor as float32, checking its shape. */
   read(name: string, expectedShape: number[]): Float32Array {
+    return this.readRows(name, expectedShape, 0, expectedShape[0] ?? 1);
+  }
+
+  /**
+   * Reads rows [start, start + count) of a tensor as float32 (a row spans every dimension
+   * but the first), checking its shape: large tables are converted a slice at a time.
+   */
+  readRows(name: string, expectedShape: number[], start: number, count: number): Float32Array {
     const t = this.info(name);
     if (t.shape.length !== expectedShape.length || t.shape.some((d, i) => d !== expectedShape[i])) {
       throw new Error(`tensor ${name} has shape [${t.shape}], expected [${expectedShape}]`);
     }
+    const rows = t.shape[0] ?? 1;
+    if (start < 0 || count < 0 || start + count > rows) throw new Error(`tensor ${name}: rows ${start}..${start + count} outside its ${rows}`);
+    const rowBytes = t.length / rows;
+    const position = t.start + start * rowBytes;
     const file = this.files.get(t.file)!;
     let out: Float32Array;
     if (t.dtype === 'F32') {
-      out = new Float32Array(t.length / 4);
-      readExactly(file.fd, new Uint8Array(out.buffer), t.start, file.path);
+      out = new Float32Array((count * rowBytes) / 4);
+      readExactly(file.fd, new Uint8Array(out.buffer), position, file.path);
     } else {
-      const bits = new Uint16Array(t.length / 2);
-      readExactly(file.fd, new Uint8Array(bits.buffer), t.start, file.path);
+      const bits = new Uint16Array((count * rowBytes) / 2);
+      readExactly(file.fd, new Uint8Array(bits.buffer), position, file.path);
       out = t.dtype === 'F16' ? fromFloat16(bits) : fromBfloat16(bits);
     }
     if (!this.seen.has(name)) {

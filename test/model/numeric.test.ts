@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { float16BitsToFloat32, float32ToFloat16Bits, fromBfloat16, toBfloat16 } from '../../models/numeric/half.ts';
-import { quantizeInt4 } from '../../models/numeric/int4.ts';
+import { quantizeInt4, quantizeInt4Rows } from '../../models/numeric/int4.ts';
+import { SafetensorsCheckpoint } from '../../models/safetensors/reader.ts';
+import { writeSafetensors } from '../../models/safetensors/writer.ts';
 
 test('every finite half value survives float32 → float16 unchanged', () => {
   for (let bits = 0; bits < 0x10000; bits++) {
@@ -50,6 +55,23 @@ test('int4 blocks dequantize within half a step, with a zero-padded last block',
       const zpByte = q.zeroPoints[row * Math.ceil(q.blocks / 2)]!;
       assert.is(j & 1 ? byte >> 4 : byte & 15, zpByte >> 4);
     }
+  }
+});
+
+test('a table quantized a few rows at a time from the checkpoint equals it quantized whole', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xllm-rows-'));
+  try {
+    const [n, k] = [7, 70];
+    const values = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 0.37) * (1 + (i % 3)));
+    writeSafetensors(join(dir, 'model.safetensors'), 'BF16', [{ name: 'w', shape: [n, k] }], () => values);
+    const ckpt = SafetensorsCheckpoint.open(dir);
+    const whole = ckpt.read('w', [n, k]);
+    assert.equal(ckpt.readRows('w', [n, k], 2, 3), whole.subarray(2 * k, 5 * k));
+    assert.equal(quantizeInt4Rows(n, k, 32, (start, count) => ckpt.readRows('w', [n, k], start, count), 3), quantizeInt4(whole, n, k, 32));
+    assert.throws(() => ckpt.readRows('w', [n, k], 5, 3), /rows 5\.\.8 outside its 7/);
+    ckpt.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
