@@ -11,7 +11,10 @@
 // minutes. The single-stream figures are therefore taken in rounds: each round measures
 // every engine once, a pair's two engines back to back, and a ratio is the median of the
 // per-round ratios (each round's pair saw the same neighbours).
-//   npx tsx bench/decode.ts [--rounds 3] [--no-transformers-js] [--no-llama-cpp]
+//
+// --families instead compares the other families at real shapes (Qwen3-0.6B, Llama-3.2-1B,
+// random weights), our int4 against llama.cpp q4_0 (the same bits), in rounds as above.
+//   npx tsx bench/decode.ts [--rounds 3] [--no-transformers-js] [--no-llama-cpp] [--families]
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +41,35 @@ function measure<T>(what: Measurement, dir: string, variant = 0): T {
 const f1 = (x: number) => x.toFixed(1);
 const times = (x: number) => `${x.toFixed(2)}×`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+
+/** Median of the per-round ratios a ÷ b, with the per-round values. */
+function pairedRatio<A, B>(a: A[], b: B[], fa: (x: A) => number, fb: (x: B) => number): { ratio: number; perRound: string } {
+  const ratios = a.map((x, i) => fa(x) / fb(b[i]!));
+  return { ratio: median(ratios), perRound: ratios.map((r) => r.toFixed(2)).join(' / ') };
+}
+
+if (argv.includes('--families')) {
+  if (!anchors) throw new Error('--families compares with llama.cpp: ../shared/anchors with node-llama-cpp installed is needed');
+  console.log(`families benchmark: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${THREADS} threads, ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+  console.log('\n| model (random weights) | figure | llama.cpp q4_0 | ours int4 | ours ÷ llama.cpp, median of rounds (per round) |');
+  console.log('|---|---|---|---|---|');
+  for (const name of ['qwen3-0.6b', 'llama-3.2-1b'] as const) {
+    const dir = ensureModel(name, 'int4');
+    const mine: OurSingle[] = [];
+    const theirs: LlamaCppFigures[] = [];
+    for (let round = 0; round < rounds; round++) {
+      mine.push(measure<OurSingle>('ours-single', dir, round));
+      theirs.push(measureLlamaCpp(anchors, checkpointDir(name), name, 'q4_0', 1));
+      console.error(`${name}: round ${round + 1}/${rounds} done`);
+    }
+    for (const [figure, field] of [['decode tok/s', (r: Pick<SingleStream, 'decodeTokS' | 'prefillTokS'>) => r.decodeTokS], ['prefill 512 tok/s', (r: Pick<SingleStream, 'decodeTokS' | 'prefillTokS'>) => r.prefillTokS]] as const) {
+      const { ratio, perRound } = pairedRatio(mine, theirs, field, field);
+      const contended = theirs.some((t) => t.contended) ? ' (some runs contended)' : '';
+      console.log(`| ${name} | ${figure} | ${f1(median(theirs.map(field)))}${contended} | ${f1(median(mine.map(field)))} | ${times(ratio)} (${perRound}) |`);
+    }
+  }
+  process.exit(0);
+}
 
 const models = {
   int4: ensureModel('bench-0.5b', 'int4'),
@@ -71,11 +103,6 @@ for (let round = 0; round < rounds; round++) {
 const streams: Record<Ours, OurStreams> = { int4: measure('ours-streams', models.int4), fp32: measure('ours-streams', models.fp32), tiny: measure('ours-streams', models.tiny) };
 
 const med = <T>(runs: T[], field: (r: T) => number) => median(runs.map(field));
-/** Median of the per-round ratios ours ÷ theirs, with the per-round values. */
-function pairedRatio<A, B>(a: A[], b: B[], fa: (x: A) => number, fb: (x: B) => number): { ratio: number; perRound: string } {
-  const ratios = a.map((x, i) => fa(x) / fb(b[i]!));
-  return { ratio: median(ratios), perRound: ratios.map((r) => r.toFixed(2)).join(' / ') };
-}
 
 console.log('\n## ours (engine layout; medians over rounds)\n');
 console.log(`| model | runtime | prefill 512 tok/s | TTFT 512 ms | decode tok/s | ${STREAM_COUNTS.map((n) => `${n} streams tok/s`).join(' | ')} | outside run, batch 1 | outside run, 16 streams |`);

@@ -3,10 +3,10 @@
 // Generates the bench-0.5b checkpoint if missing, converts it to int4 in a child process
 // under /usr/bin/time -v (wall time and peak RSS must stay under 2 minutes and 4 GB), then
 // loads the result in onnxruntime-node and runs one prefill.
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { runTimed } from '../bench/timed-process.ts';
 import { readManifest } from '../src/model/manifest.ts';
 import { MODELS_OUT, ensureCheckpoint } from './recipe.ts';
 
@@ -20,15 +20,7 @@ console.log(`checkpoint ready in ${((Date.now() - started) / 1000).toFixed(1)} s
 const to = join(MODELS_OUT, '.bench-0.5b-int4-check');
 rmSync(to, { recursive: true, force: true });
 const cli = join(import.meta.dirname, '..', 'server', 'cli.ts');
-const run = spawnSync('/usr/bin/time', ['-v', process.execPath, '--import', 'tsx', cli, 'convert', '--from', from, '--to', to, '--dtype', 'int4'], { encoding: 'utf8' });
-if (run.status !== 0) {
-  console.error(run.stdout, run.stderr);
-  throw new Error(`conversion failed with status ${run.status}`);
-}
-const field = (label: string) => run.stderr.match(new RegExp(`${label}: (.+)`))?.[1]?.trim() ?? '?';
-const [m = '0', s = '0'] = field('Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)').split(':').slice(-2);
-const seconds = Number(m) * 60 + Number(s);
-const rssBytes = Number(field('Maximum resident set size \\(kbytes\\)')) * 1024;
+const { seconds, peakRssBytes: rssBytes } = runTimed(process.execPath, ['--import', 'tsx', cli, 'convert', '--from', from, '--to', to, '--dtype', 'int4']);
 console.log(`int4 conversion: ${seconds.toFixed(1)} s wall, peak RSS ${(rssBytes / 1024 ** 3).toFixed(2)} GiB (limits ${LIMIT_SECONDS} s, ${LIMIT_BYTES / 1024 ** 3} GiB)`);
 
 const manifest = readManifest(to);

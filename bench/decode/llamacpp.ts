@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { MODELS_OUT } from '../../models/recipe.ts';
 import { DECODE_TOKENS, LONG_PROMPT_TOKENS, THREADS } from './workload.ts';
 
-export type GgufType = 'f32' | 'f16' | 'q8_0';
+export type GgufType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
 
 export interface LlamaCppFigures {
   prefillTokS: number;
