@@ -11,7 +11,7 @@ export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 
 export interface EngineOptions {
   device?: Device;
-  /** Intra-op threads for ONNX Runtime (default: the machine's cores). */
+  /** Intra-op threads for ONNX Runtime (default: the CPUs this process may run on, os.availableParallelism()). */
   threads?: number;
   /**
    * What runs the text graph: 'native', the project's addon over ONNX Runtime's C API (CPU

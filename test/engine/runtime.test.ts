@@ -3,10 +3,12 @@
 // forward pass; these check that the runtimes agree, that the default is the addon whenever it
 // is built, and that the addon turns bad calls into errors without harming the session.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Engine } from '../../src/engine/engine.ts';
 import { createGraphSession, resolveRuntime, type Runtime } from '../../src/engine/graph-session.ts';
 import { readManifest } from '../../src/model/manifest.ts';
 import { collect, greedyRequest, loadTiny, logSoftmax, randomTokens, tinyDir, tinyReference } from './helpers.ts';
@@ -32,6 +34,18 @@ test('the default runtime on the cpu is the native addon when it is built', asyn
   const forced = await loadTiny({ runtime: 'onnxruntime-node' });
   assert.is(forced.runtime, 'onnxruntime-node');
   await forced.close();
+});
+
+test('the engine sets ONNX Runtime\'s threads outright: the CPUs it may use unless told, never 0 or a fraction', async () => {
+  const engine = await Engine.load(tinyDir());
+  assert.is(engine.threads, availableParallelism());
+  await engine.close();
+  const one = await loadTiny({ threads: 1 });
+  assert.is(one.threads, 1);
+  await one.close();
+  for (const threads of [0, 1.5]) {
+    assert.match(await failure(() => loadTiny({ threads })), `threads must be a positive integer, got ${threads}`);
+  }
 });
 
 test('both runtimes give the same tokens and logprobs for a batch of different lengths', async () => {
