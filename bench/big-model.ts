@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { MODELS_OUT } from '../models/recipe.ts';
 import { writeRandomCheckpoint, type DecoderShape } from '../models/random-checkpoint.ts';
 import { startServeProcess } from '../test/server/serve-process.ts';
-import { runTimed } from './timed-process.ts';
+import { streamCompletion } from './shared/completion-stream.ts';
+import { runTimed } from './shared/timed-process.ts';
 
 const LLAMA_3_1_8B: DecoderShape = {
   family: 'llama',
@@ -73,26 +74,8 @@ try {
   const loadSeconds = (Date.now() - started) / 1000;
   try {
     const model = ((await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string }> }).data[0]!.id;
-    const body = { model, prompt: 'The history of the printing press begins', max_tokens: DECODE_TOKENS, ignore_eos: true, temperature: 0, stream: true, stream_options: { include_usage: true } };
-    const sent = performance.now();
-    const res = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`completion failed: ${res.status} ${await res.text()}`);
-    // Arrival times of the events that carry choices (one a token; no stop strings here, so
-    // nothing is held back), and the usage the last event reports.
-    const arrivals: number[] = [];
-    let completionTokens = 0;
-    const decoder = new TextDecoder();
-    let pending = '';
-    for await (const chunk of res.body!) {
-      const events = (pending + decoder.decode(chunk, { stream: true })).split('\n\n');
-      pending = events.pop()!;
-      for (const event of events) {
-        if (!event.startsWith('data: {')) continue;
-        const data = JSON.parse(event.slice('data: '.length)) as { choices: unknown[]; usage?: { completion_tokens: number } };
-        if (data.choices.length > 0) arrivals.push(performance.now());
-        if (data.usage) completionTokens = data.usage.completion_tokens;
-      }
-    }
+    const body = { model, prompt: 'The history of the printing press begins', max_tokens: DECODE_TOKENS, ignore_eos: true, temperature: 0 };
+    const { sentAt: sent, arrivals, completionTokens } = await streamCompletion(server.url, body);
     if (completionTokens !== DECODE_TOKENS) throw new Error(`expected ${DECODE_TOKENS} generated tokens, usage says ${completionTokens}`);
     const ttftMs = arrivals[0]! - sent;
     const decodeTokS = ((DECODE_TOKENS - 1) * 1000) / (arrivals.at(-1)! - arrivals[0]!);

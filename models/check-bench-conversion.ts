@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { runTimed } from '../bench/timed-process.ts';
+import { runTimed } from '../bench/shared/timed-process.ts';
 import { readManifest } from '../src/model/manifest.ts';
 import { MODELS_OUT, ensureCheckpoint } from './recipe.ts';
 
