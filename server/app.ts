@@ -45,7 +45,7 @@ const knownPaths = new Set([
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { admission } = deps;
   const created = Math.floor(Date.now() / 1000);
-  const model = loadState(deps.engine, deps.metrics, deps.logger);
+  const model = loadState(deps.engine, deps.metrics, deps.logger, deps.modelNames[0]!);
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
@@ -115,11 +115,11 @@ interface ModelState {
   failed: boolean;
 }
 
-function loadState(source: InferenceEngine | Promise<InferenceEngine>, metrics: Metrics, logger: Logger): ModelState {
+function loadState(source: InferenceEngine | Promise<InferenceEngine>, metrics: Metrics, logger: Logger, modelName: string): ModelState {
   const state: ModelState = { failed: false };
   const ready = (engine: InferenceEngine) => {
     state.engine = engine;
-    metrics.watchEngine(() => engine.stats());
+    metrics.watchEngine(() => engine.stats(), { name: modelName, maxModelLen: engine.maxModelLen });
   };
   if (source instanceof Promise) {
     source.then(ready, (error: unknown) => {

@@ -182,6 +182,7 @@ export class Engine implements InferenceEngine {
     return {
       running: this.scheduler.runningCount,
       waiting: this.scheduler.waitingCount,
+      slots: this.slotCount,
       slotsUsedRatio: this.scheduler.slotsUsed / this.slotCount,
       prefixCacheHits: this.scheduler.prefixCacheHits,
       sleeping: this.sleeping,

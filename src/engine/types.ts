@@ -142,6 +142,8 @@ export interface SampleResult {
 export interface EngineStats {
   running: number;
   waiting: number;
+  /** KV slots (maxBatchSize), each holding up to maxModelLen tokens. */
+  slots: number;
   slotsUsedRatio: number;
   prefixCacheHits: number;
   sleeping: false | 1 | 2;

@@ -34,9 +34,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** @param ownEngine serve this engine (with fresh metrics) instead of the shared tiny one. */
-export async function startServer(overrides: Partial<ServerConfig> = {}, ownEngine?: Engine): Promise<TestServer> {
-  const { engine, metrics } = ownEngine ? { engine: ownEngine, metrics: createMetrics() } : await sharedEngine();
+/**
+ * @param ownEngine serve this engine instead of the shared tiny one
+ * @param ownMetrics the metrics that engine reports to (default: fresh ones)
+ */
+export async function startServer(overrides: Partial<ServerConfig> = {}, ownEngine?: Engine, ownMetrics?: Metrics): Promise<TestServer> {
+  const { engine, metrics } = ownEngine ? { engine: ownEngine, metrics: ownMetrics ?? createMetrics() } : await sharedEngine();
   const config: ServerConfig = { ...defaultConfig, ...overrides };
   const logs: string[] = [];
   const admission = new Admission(config.maxConcurrentRequests);
