@@ -34,6 +34,7 @@ const knownPaths = new Set([
   '/v1/sample',
   '/v1/models',
   '/health',
+  '/ready',
   '/metrics',
   '/tokenize',
   '/detokenize',
@@ -73,10 +74,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   };
 
+  /** Why the server cannot answer generation requests now, or null when it can. */
+  const unavailable = (): string | null => {
+    if (admission.draining) return 'shutting down';
+    if (!model.engine) return model.failed ? 'model failed to load' : 'model is loading';
+    return null;
+  };
+  // /health: the process and its model are up (xLLM's answer). /ready: it should be sent
+  // traffic now, for a balancer's readiness probe: also not while the model sleeps.
   app.get('/health', (c) => {
-    if (model.engine && !admission.draining) return c.json({ status: 'healthy' });
-    const reason = admission.draining ? 'shutting down' : model.failed ? 'model failed to load' : 'model is loading';
-    return c.json({ status: 'unhealthy', reason }, 503);
+    const reason = unavailable();
+    return reason === null ? c.json({ status: 'healthy' }) : c.json({ status: 'unhealthy', reason }, 503);
+  });
+  app.get('/ready', (c) => {
+    const reason = unavailable() ?? (model.engine!.stats().sleeping ? 'sleeping' : null);
+    return reason === null ? c.json({ status: 'ready' }) : c.json({ status: 'not_ready', reason }, 503);
   });
   app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.get('/v1/models', (c) =>

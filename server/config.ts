@@ -129,6 +129,7 @@ const flags: Record<string, FlagSpec> = {
     key: 'shutdownTimeoutSeconds',
     kind: 'int',
     min: 0,
+    aliases: ['drain-timeout'],
     help: 'seconds in-flight requests may finish after SIGTERM (default 30)',
   },
   'allowed-media-domains': { key: 'allowedMediaDomains', kind: 'strings', help: 'hosts http(s) image URLs may come from (default: none)' },

@@ -1,10 +1,10 @@
-// `--api-key`: every endpoint but /health and /metrics wants `Authorization: Bearer KEY`.
+// `--api-key`: every endpoint but the probes (/health, /ready) and /metrics wants `Authorization: Bearer KEY`.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 
-const openPaths = new Set(['/health', '/metrics']);
+const openPaths = new Set(['/health', '/ready', '/metrics']);
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 

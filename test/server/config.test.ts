@@ -32,6 +32,7 @@ test("vLLM's flag names, --no-FLAG, the model first, and --version", () => {
   assert.is(config.maxNumBatchedTokens, 256);
   assert.is(parse('--enable-prefix-caching').enablePrefixCache, true);
   assert.is(parse('--no-enable-prefix-cache').enablePrefixCache, false);
+  assert.is(parse('--drain-timeout', '7').shutdownTimeoutSeconds, 7);
   assert.equal(parseServeArgs(['--version']), { action: 'version' });
 });
 
@@ -67,7 +68,7 @@ test('kebab-case, snake_case aliases and --flag=value all parse', () => {
 
 test('--help wins and lists every flag', () => {
   assert.equal(parseServeArgs(['--port', '1', '--help']), { action: 'help' });
-  for (const flag of ['--model', '--runtime', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout', '--max-num-seqs', '--enable-prefix-caching', '--dtype', '--version', '--log-format']) {
+  for (const flag of ['--model', '--runtime', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout', '--drain-timeout', '--max-num-seqs', '--enable-prefix-caching', '--dtype', '--version', '--log-format']) {
     assert.ok(serveHelp().includes(flag), flag);
   }
 });

@@ -82,13 +82,14 @@ test('429 RESOURCE_EXHAUSTED at --max-concurrent-requests, with the exact messag
   await eventually(() => server.admission.count === 0, 'slots to be released');
 });
 
-test('401 UNAUTHENTICATED with --api-key; /health stays open', async () => {
+test('401 UNAUTHENTICATED with --api-key; the probes and /metrics stay open', async () => {
   const secured = await startServer({ apiKey: 'sekret' });
   try {
     await expectError(await postJson(`${secured.url}/v1/chat/completions`, chat), 401, 'UNAUTHENTICATED', 'Missing "Authorization: Bearer" header.');
     await expectError(await postJson(`${secured.url}/v1/chat/completions`, chat, { authorization: 'Bearer wrong' }), 401, 'UNAUTHENTICATED', 'Invalid API key.');
     assert.is((await postJson(`${secured.url}/v1/chat/completions`, chat, { authorization: 'Bearer sekret' })).status, 200);
-    assert.is((await fetch(`${secured.url}/health`)).status, 200);
+    for (const path of ['/health', '/ready', '/metrics']) assert.is((await fetch(`${secured.url}${path}`)).status, 200, path);
+    assert.is((await fetch(`${secured.url}/is_sleeping`)).status, 401);
   } finally {
     await secured.close();
   }

@@ -3,6 +3,11 @@
 // never carry prompt or completion text.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Admission } from '../../server/admission.ts';
+import { createApp } from '../../server/app.ts';
+import { defaultConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/logger.ts';
+import { createMetrics } from '../../server/metrics.ts';
 import { MODEL, postJson, sharedEngine, sseData, startServer, type TestServer } from './harness.ts';
 
 let server: TestServer;
@@ -186,13 +191,35 @@ test("/sleep and /wakeup take xLLM's body: model_id and master_status (2 = deep 
   assert.equal(await (await postJson(url('/sleep'), { model_id: MODEL, master_status: 2 })).json(), { is_sleeping: true });
   assert.is((await sharedEngine()).engine.stats().sleeping, 2, 'master_status 2 is deep sleep');
   assert.equal(await (await fetch(url('/is_sleeping'))).json(), { is_sleeping: true });
+  const asleep = await fetch(url('/ready'));
+  assert.equal([asleep.status, await asleep.json()], [503, { status: 'not_ready', reason: 'sleeping' }], 'a sleeping model takes no traffic');
+  assert.is((await fetch(url('/health'))).status, 200, 'but the server is alive');
   assert.is((await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x', max_tokens: 1 })).status, 503);
   const disagree = await postJson(url('/wakeup'), { model: MODEL, model_id: 'other' });
   assert.is(disagree.status, 400);
   assert.equal(await (await postJson(url('/wakeup'), { model_id: MODEL, master_status: 2 })).json(), { is_sleeping: false });
+  assert.equal(await (await fetch(url('/ready'))).json(), { status: 'ready' });
   assert.is((await postJson(url('/v1/completions'), { model: MODEL, prompt: 'x', max_tokens: 1 })).status, 200);
   const bad = (await (await postJson(url('/sleep'), { model_id: MODEL, master_status: 3 })).json()) as Json;
   assert.equal([bad.error.param, bad.error.message], ['master_status', 'master_status must be 1 or 2']);
+});
+
+test('/health and /ready: 503 with the reason while the model loads and after it failed to load', async () => {
+  let fail!: (error: Error) => void;
+  const loading = new Promise<never>((_, reject) => (fail = reject));
+  const logs: string[] = [];
+  const app = createApp({ engine: loading, config: defaultConfig, metrics: createMetrics(), logger: createLogger('info', 'json', (line) => logs.push(line)), modelNames: [MODEL], admission: new Admission(0) });
+  const probe = async (path: string) => {
+    const res = await app.fetch(new Request(`http://replica${path}`));
+    return [res.status, ((await res.json()) as Json).reason];
+  };
+  assert.equal(await probe('/health'), [503, 'model is loading']);
+  assert.equal(await probe('/ready'), [503, 'model is loading']);
+  fail(new Error('no such file'));
+  await loading.catch(() => undefined);
+  assert.equal(await probe('/health'), [503, 'model failed to load']);
+  assert.equal(await probe('/ready'), [503, 'model failed to load']);
+  assert.ok(logs.some((line) => line.includes('model_load_failed')));
 });
 
 test('/tokenize and /detokenize round-trip; chat messages use the template', async () => {
