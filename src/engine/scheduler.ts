@@ -29,6 +29,9 @@ export class Scheduler {
   private readonly owner: (RequestState | null)[];
   /** Tokens whose KV a free slot still holds (the prefix cache). */
   private readonly slotContent: number[][];
+  /** When each slot's content was last released (a count of releases): the least recent goes first. */
+  private readonly slotReleasedAt: number[];
+  private releases = 0;
   private readonly steppers = new WeakMap<GenerateRequestState, SequenceStepper>();
   /** Vision graph runs in flight (close waits for them before the sessions go). */
   private readonly encoding = new Set<Promise<void>>();
@@ -46,6 +49,7 @@ export class Scheduler {
   ) {
     this.owner = new Array(options.slots).fill(null);
     this.slotContent = Array.from({ length: options.slots }, () => []);
+    this.slotReleasedAt = new Array(options.slots).fill(0);
     this.loopDone = this.loop();
   }
 
@@ -152,12 +156,16 @@ export class Scheduler {
     }
   }
 
-  /** Lets the KV buffers shrink to the live sequences; a cached prefix beyond them is forgotten. */
+  /**
+   * Lets the KV buffers shrink to what they hold: the live sequences and, with prefix caching,
+   * the cached prefixes (else a cached prefix beyond the live sequences is forgotten).
+   */
   private fitCache(): void {
     const kv = this.runner.kv;
     if (!kv) return;
     let longest = 0;
     for (const state of this.running) for (const seq of state.sequences) longest = Math.max(longest, seq.cached);
+    if (this.options.prefixCache) for (const content of this.slotContent) longest = Math.max(longest, content.length);
     if (!kv.shrinkTo(longest)) return;
     for (const content of this.slotContent) if (content.length > kv.capacity) content.length = kv.capacity;
   }
@@ -214,13 +222,22 @@ export class Scheduler {
     });
   }
 
-  /** The free slot holding the longest prefix of this prompt (prefix cache), else the lowest. */
+  /**
+   * The free slot for a new request. Without prefix caching: the lowest. With it: the slot
+   * holding the longest prefix of the prompt, reused in place when the prompt extends all it
+   * holds; when the match is shorter (a chat template's opening, say), reusing that slot would
+   * overwrite the rest of its cached prompt, so the matched positions are copied into the slot
+   * given up instead: an empty one, else the one released longest ago (so the cache keeps as
+   * many recent prompts as there are slots).
+   */
   private pickPrimarySlot(state: RequestState, free: number[]): number {
     state.cachedTokens = 0;
     const usable = this.options.prefixCache && !(state.kind !== 'sample' && state.request.promptLogprobs !== undefined);
     if (!usable) return free[0];
-    let best = free[0];
-    let bestLength = 0;
+    const age = (slot: number) => (this.slotContent[slot].length === 0 ? -1 : this.slotReleasedAt[slot]);
+    const givenUp = free.reduce((a, b) => (age(b) < age(a) ? b : a));
+    let match = givenUp;
+    let matched = 0;
     // Keep at least the last prompt token to compute: its logits start the generation. Image
     // pads of different images share one token id, so no reuse reaches past the first of them.
     const limit = Math.min(state.promptTokens.length - 1, state.vision?.padIndices[0] ?? Infinity);
@@ -228,10 +245,13 @@ export class Scheduler {
       const content = this.slotContent[slot];
       let n = 0;
       while (n < limit && n < content.length && content[n] === state.promptTokens[n]) n++;
-      if (n > bestLength) [best, bestLength] = [slot, n];
+      if (n > matched) [match, matched] = [slot, n];
     }
-    state.cachedTokens = bestLength;
-    return best;
+    state.cachedTokens = matched;
+    if (matched === 0 || match === givenUp || matched === this.slotContent[match].length) return match;
+    this.runner.kv!.copySlot(match, givenUp, matched);
+    this.slotContent[givenUp] = this.slotContent[match].slice(0, matched);
+    return givenUp;
   }
 
   // ---- prefill ---------------------------------------------------------------------------
@@ -322,8 +342,10 @@ export class Scheduler {
     const positions = new Array<number>(rows * length);
     const totals = new Array<number>(rows).fill(1);
     for (let r = 0; r < rows; r++) {
-      if (this.owner[first + r] === null) this.slotContent[first + r].length = 0;
-      for (let i = 0; i < length; i++) positions[r * length + i] = i;
+      // A free slot's padding row goes past its cached prefix, which stays usable.
+      const start = this.owner[first + r] === null ? this.paddingStart(first + r, length) : 0;
+      for (let i = 0; i < length; i++) positions[r * length + i] = start + i;
+      if (start > 0) totals[r] = start + length;
     }
     const logitsAt: number[] = [];
     for (const state of group) {
@@ -438,15 +460,27 @@ export class Scheduler {
   /**
    * A slot inside the decode window that no live sequence uses still computes a dummy token.
    * It goes where it harms nothing: the next position of a slot being prefilled (the prefill
-   * overwrites it), else position 0 (a free slot's cached prefix is forgotten).
+   * overwrites it), or past a free slot's cached prefix (paddingStart).
    */
   private idlePosition(slot: number): number {
     const owner = this.owner[slot];
     const seq = owner?.phase === Phase.Prefill ? owner.sequences[0] : undefined;
     if (seq && seq.slot === slot) return seq.cached;
-    if (!owner) this.slotContent[slot].length = 0;
+    if (!owner) return this.paddingStart(slot, 1);
     // A finished sequence's KV is no longer valid for the prefix cache either.
-    for (const s of owner?.sequences ?? []) if (s.slot === slot) s.cached = 0;
+    for (const s of owner.sequences) if (s.slot === slot) s.cached = 0;
+    return 0;
+  }
+
+  /**
+   * Where `span` padding positions of a free slot go: just past its cached prefix while the KV
+   * cache can hold them there, growing if need be (the prefix stays usable), else from 0 (the
+   * prefix is forgotten).
+   */
+  private paddingStart(slot: number, span: number): number {
+    const content = this.slotContent[slot];
+    if (content.length + span <= (this.runner.kv?.shape.maxLength ?? 0)) return content.length;
+    content.length = 0;
     return 0;
   }
 
@@ -481,7 +515,10 @@ export class Scheduler {
     if (at >= 0) this.running.splice(at, 1);
     const queued = this.waiting.indexOf(state);
     if (queued >= 0) this.waiting.splice(queued, 1);
-    for (const seq of state.sequences) this.slotContent[seq.slot] = seq.tokens.slice(0, seq.cached);
+    for (const seq of state.sequences) {
+      this.slotContent[seq.slot] = seq.tokens.slice(0, seq.cached);
+      this.slotReleasedAt[seq.slot] = ++this.releases;
+    }
     for (const slot of state.slots) if (this.owner[slot] === state) this.owner[slot] = null;
     state.slots = [];
   }

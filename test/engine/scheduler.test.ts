@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EngineError } from '../../src/engine/errors.ts';
-import { collect, greedyRequest, loadTiny, randomTokens } from './helpers.ts';
+import { collect, greedyRequest, loadTiny, randomTokens, type Collected } from './helpers.ts';
 
 /** Waits (a bounded number of event-loop turns) until the step loop has caught up. */
 async function settled(done: () => boolean): Promise<void> {
@@ -75,6 +75,50 @@ test('a prefix-cache hit gives the same tokens as a miss', async () => {
   assert.ok(usage.type === 'usage' && usage.usage.cachedTokens >= shared.length, 'the shared prefix came from the cache');
   assert.is(cached.stats().prefixCacheHits, 1);
   assert.equal(hit.tokens, miss.tokens);
+  await Promise.all([cached.close(), plain.close()]);
+});
+
+test('the prefix cache keeps a prefix per slot: a miss takes an empty slot, else the least recently used, and decode steps around a cached slot leave it intact', async () => {
+  const cached = await loadTiny({ maxBatchSize: 3, enablePrefixCache: true });
+  const plain = await loadTiny({ maxBatchSize: 3 });
+  const cachedTokens = (run: Collected) => {
+    const usage = run.events.at(-1)!;
+    return usage.type === 'usage' ? usage.usage.cachedTokens : -1;
+  };
+  const prefixA = randomTokens(90, 24);
+  const prefixB = randomTokens(91, 24);
+  await collect(cached.generate(greedyRequest('a', prefixA, 3)));
+  await collect(cached.generate(greedyRequest('b', prefixB, 3))); // an empty slot: A's prefix stays
+  // Two long runs at once: one takes the last empty slot, the other A's (the least recently
+  // released), so B's slot sits free inside the window of every decode step between them.
+  await Promise.all(['c', 'd'].map((id, i) => collect(cached.generate(greedyRequest(id, randomTokens(92 + i, 10), 30)))));
+  const again = [...prefixB, ...randomTokens(94, 5)];
+  const hit = await collect(cached.generate(greedyRequest('b2', again, 8)));
+  assert.ok(cachedTokens(hit) >= prefixB.length, `B's prefix came from the cache: ${cachedTokens(hit)} tokens`);
+  assert.equal(hit.tokens, (await collect(plain.generate(greedyRequest('b2', again, 8)))).tokens, 'and it was intact');
+  const evicted = await collect(cached.generate(greedyRequest('a2', [...prefixA, 7], 2)));
+  assert.is(cachedTokens(evicted), 0, "A's slot went to a newer request");
+  await Promise.all([cached.close(), plain.close()]);
+});
+
+test('a short shared opening (a chat template\'s) does not evict a cached prompt: its positions are copied to a free slot, and the tokens stay right', async () => {
+  const cached = await loadTiny({ maxBatchSize: 3, enablePrefixCache: true });
+  const plain = await loadTiny({ maxBatchSize: 3 });
+  const opening = randomTokens(95, 6);
+  const prompts = [96, 97].map((seed) => [...opening, ...randomTokens(seed, 30)]);
+  const usages: number[] = [];
+  for (const round of [0, 1]) {
+    for (const [i, prompt] of prompts.entries()) {
+      const request = greedyRequest(`r${round}-${i}`, [...prompt, 11 + round], 6);
+      const run = await collect(cached.generate(request));
+      const usage = run.events.at(-1)!;
+      usages.push(usage.type === 'usage' ? usage.usage.cachedTokens : -1);
+      assert.equal(run.tokens, (await collect(plain.generate(request))).tokens, `request ${request.requestId}`);
+    }
+  }
+  // First round: the second prompt finds only the opening. Second round: each finds its whole prompt.
+  assert.equal(usages.slice(0, 2), [0, opening.length]);
+  assert.ok(usages[2]! >= prompts[0]!.length && usages[3]! >= prompts[1]!.length, `cached: ${usages.join(', ')}`);
   await Promise.all([cached.close(), plain.close()]);
 });
 
