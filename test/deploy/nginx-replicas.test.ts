@@ -33,7 +33,7 @@ async function oneRequest(url: string, kind: Outcome['kind'], session: string, t
   const body =
     kind === 'completion'
       ? { model: 'qwen2-tiny', prompt: `session ${session}: hello`, max_tokens: 8 }
-      : { model: 'qwen2-tiny', messages: [{ role: 'system', content: `You serve session ${session}.` }, { role: 'user', content: 'hi' }], max_tokens: 24, stream: true };
+      : { model: 'qwen2-tiny', messages: [{ role: 'system', content: `You serve session ${session}.` }, { role: 'user', content: 'hi' }], max_tokens: 96, stream: true };
   const path = kind === 'completion' ? '/v1/completions' : '/v1/chat/completions';
   let status = 0;
   let text = '';
