@@ -13,6 +13,8 @@ import { accessLog } from './middleware/access-log.ts';
 import { apiKeyAuth } from './middleware/auth.ts';
 import { chatCompletions } from './routes/chat.ts';
 import { completions } from './routes/completions.ts';
+import { messages } from './routes/messages.ts';
+import { anthropicErrorBody } from './format/messages.ts';
 import { sample } from './routes/sample.ts';
 import { isSleeping, sleep, wakeup } from './routes/sleep.ts';
 import { detokenize, tokenize } from './routes/tokenize.ts';
@@ -31,6 +33,7 @@ export interface AppDeps {
 const knownPaths = new Set([
   '/v1/chat/completions',
   '/v1/completions',
+  '/v1/messages',
   '/v1/sample',
   '/v1/models',
   '/health',
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   app.post('/v1/chat/completions', withEngine, chatCompletions);
   app.post('/v1/completions', withEngine, completions);
+  app.post('/v1/messages', withEngine, messages);
   app.post('/v1/sample', withEngine, sample);
   app.post('/tokenize', withEngine, tokenize);
   app.post('/detokenize', withEngine, detokenize);
@@ -117,7 +121,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       });
     }
     // 499 (client closed) is nginx's, absent from Hono's status union.
-    return c.json(errorBody(api), api.status as ContentfulStatusCode);
+    const body = c.req.path === '/v1/messages' ? anthropicErrorBody(api) : errorBody(api);
+    return c.json(body, api.status as ContentfulStatusCode);
   });
   return app;
 }

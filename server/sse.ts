@@ -1,6 +1,6 @@
 // Server-sent events over a pull-based stream: the next chunk is produced only when the socket
 // has taken the previous one, so a slow client slows its own generation instead of buffering.
-import { errorBody, toApiError } from './errors.ts';
+import { errorBody, toApiError, type ApiError } from './errors.ts';
 
 export interface SseOptions {
   /** Send `: ping` after this long without a chunk, so proxies keep an idle stream open. */
@@ -9,6 +9,16 @@ export interface SseOptions {
   onCancel(): void;
   /** Called once when the stream is over, however it ended. */
   onClose?(outcome: { bytes: number; outcome: 'done' | 'error' | 'cancelled'; error?: unknown }): void;
+  /** How events are written (default: OpenAI's `data:` events, `data: [DONE]`, an error object). */
+  protocol?: SseProtocol;
+}
+
+export interface SseProtocol {
+  event(chunk: unknown): Uint8Array;
+  /** Written after the last chunk, if anything. */
+  done: Uint8Array | null;
+  /** The event that reports an error after the stream began. */
+  error(error: ApiError): Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -19,12 +29,20 @@ export function dataEvent(chunk: unknown): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`);
 }
 
+/** A named event (`event:` line), as Anthropic's streams send them. */
+export function namedEvent(name: string, chunk: unknown): Uint8Array {
+  return encoder.encode(`event: ${name}\ndata: ${JSON.stringify(chunk)}\n\n`);
+}
+
+const OPENAI: SseProtocol = { event: dataEvent, done: doneEvent, error: (error) => dataEvent(errorBody(error)) };
+
 /**
  * Waits for the first chunk, so an error before it throws and becomes a plain JSON error with
  * its real status; then returns the `text/event-stream` response. A later error is sent as
  * one `data: {"error":…}` event and the stream ends without `[DONE]`.
  */
 export async function openSse(chunks: AsyncIterator<unknown>, options: SseOptions): Promise<Response> {
+  const protocol = options.protocol ?? OPENAI;
   let first: IteratorResult<unknown>;
   try {
     first = await chunks.next();
@@ -58,14 +76,14 @@ export async function openSse(chunks: AsyncIterator<unknown>, options: SseOption
           if (result === 'ping') return send(controller, pingEvent);
           pending = undefined;
           if (result.done) {
-            send(controller, doneEvent);
+            if (protocol.done) send(controller, protocol.done);
             controller.close();
             return finish('done');
           }
-          send(controller, dataEvent(result.value));
+          send(controller, protocol.event(result.value));
         } catch (error) {
           if (closed) return;
-          send(controller, dataEvent(errorBody(toApiError(error))));
+          send(controller, protocol.error(toApiError(error)));
           controller.close();
           finish('error', error);
         } finally {

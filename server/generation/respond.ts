@@ -16,7 +16,17 @@ function addUsage(total: Usage, usage: Usage): void {
   total.cachedTokens += usage.cachedTokens;
 }
 
-export async function collect(events: AsyncIterable<TaggedEvent>, format: ResponseFormat, meta: ResponseMeta): Promise<object> {
+/** A complete answer in OpenAI's shape; a choice's fields are the format's. */
+export interface OpenAiResponse {
+  id: string;
+  object: string;
+  created: number;
+  model: string;
+  choices: object[];
+  usage: object;
+}
+
+export async function collect(events: AsyncIterable<TaggedEvent>, format: ResponseFormat, meta: ResponseMeta): Promise<OpenAiResponse> {
   const choices = new Map<number, ChoiceState>();
   const usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
   const stateOf = (index: number) => {

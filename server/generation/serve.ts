@@ -6,8 +6,8 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import type { ResponseFormat } from '../format/format.ts';
-import { openSse } from '../sse.ts';
-import { chunks, collect, type ResponseMeta } from './respond.ts';
+import { openSse, type SseProtocol } from '../sse.ts';
+import { chunks, collect, type OpenAiResponse, type ResponseMeta } from './respond.ts';
 import { runGeneration, type GenerationPlan } from './run.ts';
 
 /** How long an idle stream waits before a `: ping` comment keeps proxies from closing it. */
@@ -19,6 +19,18 @@ export interface GenerationCall {
   meta: ResponseMeta;
   stream: boolean;
   includeUsage: boolean;
+  /** Another API's shape around the answer (OpenAI's when absent). */
+  wire?: ResponseWire;
+}
+
+/** How another API (Anthropic's /v1/messages) wraps the OpenAI-shaped answer the format builds. */
+export interface ResponseWire {
+  /** The complete response, from the OpenAI-shaped body. */
+  body(openai: OpenAiResponse): object;
+  /** The stream's events, from the OpenAI-shaped chunks (the last one carrying usage). */
+  events(chunks: AsyncIterable<object>): AsyncIterable<object>;
+  /** How its events are written, the stream ends and a late error is reported. */
+  sse: SseProtocol;
 }
 
 export async function serveGeneration(c: Context<AppEnv>, prepare: () => GenerationCall | Promise<GenerationCall>): Promise<Response> {
@@ -34,16 +46,20 @@ export async function serveGeneration(c: Context<AppEnv>, prepare: () => Generat
   // The engine stops on a client hang-up, a shutdown past its deadline, or a cancelled stream.
   const signal = AbortSignal.any([c.req.raw.signal, ticket.signal, cancel.signal]);
   const events = stopsOnShutdown(runGeneration(c.var.engine, call.plan, signal), ticket.signal);
+  const wire = call.wire;
   if (!call.stream) {
     try {
-      return c.json(await collect(events, call.format, call.meta));
+      const body = await collect(events, call.format, call.meta);
+      return c.json(wire ? wire.body(body) : body);
     } finally {
       ticket.leave();
     }
   }
-  const source = chunks(events, call.format, call.meta, call.includeUsage)[Symbol.asyncIterator]();
+  const openAiChunks = chunks(events, call.format, call.meta, call.includeUsage || wire !== undefined);
+  const source = (wire ? wire.events(openAiChunks) : openAiChunks)[Symbol.asyncIterator]();
   // The access log adds `x-request-id` to this response as to every other.
   return openSse(source, {
+    protocol: wire?.sse,
     pingMs: SSE_PING_MS,
     onCancel: () => cancel.abort(new Error('client closed the stream')),
     onClose: ({ outcome, error }) => {

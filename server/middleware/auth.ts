@@ -1,4 +1,5 @@
-// `--api-key`: every endpoint but the probes (/health, /ready) and /metrics wants `Authorization: Bearer KEY`.
+// `--api-key`: every endpoint but the probes (/health, /ready) and /metrics wants
+// `Authorization: Bearer KEY`, or `x-api-key: KEY` as Anthropic's clients send it.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
@@ -12,11 +13,11 @@ export function apiKeyAuth(apiKey: string): MiddlewareHandler<AppEnv> {
   const expected = digest(apiKey);
   return async (c, next) => {
     if (openPaths.has(c.req.path)) return next();
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
+    const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const key = bearer ?? c.req.header('x-api-key');
     // Comparing digests keeps the time independent of where the strings differ.
-    if (!match || !timingSafeEqual(digest(match[1]!.trim()), expected)) {
-      throw new ApiError(401, 'UNAUTHENTICATED', match ? 'Invalid API key.' : 'Missing "Authorization: Bearer" header.');
+    if (key === undefined || !timingSafeEqual(digest(key.trim()), expected)) {
+      throw new ApiError(401, 'UNAUTHENTICATED', key !== undefined ? 'Invalid API key.' : 'Missing "Authorization: Bearer" header.');
     }
     return next();
   };

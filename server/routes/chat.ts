@@ -1,12 +1,12 @@
 // POST /v1/chat/completions: validate → chat template → tokenize (vlm: with images) → shared
-// generation path.
+// generation path. /v1/messages (Anthropic's) comes through serveChat too.
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { chatFormat } from '../format/chat.ts';
 import { choicesPerPrompt } from '../generation/run.ts';
-import { serveGeneration } from '../generation/serve.ts';
+import { serveGeneration, type ResponseWire } from '../generation/serve.ts';
 import { imageChatPrompt } from '../prompt/image-chat-prompt.ts';
-import { chatGenerationRequest, chatRequestSchema, toolChoiceOf } from '../protocol/chat.ts';
+import { chatGenerationRequest, chatRequestSchema, toolChoiceOf, type ChatRequest } from '../protocol/chat.ts';
 import { REASONING_PARSERS, TOOL_CALL_PARSERS } from '../tools/parsers.ts';
 import { ApiError } from '../errors.ts';
 import { tokenText } from '../format/logprobs.ts';
@@ -15,6 +15,18 @@ import { checkModel, nowSeconds, parseBody, useRequestId } from './shared.ts';
 
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const body = await parseBody(c, chatRequestSchema);
+  return serveChat(c, body, { id: useRequestId(c, body.request_id ?? body.service_request_id, 'chatcmpl') });
+}
+
+/**
+ * A chat request, however it arrived (OpenAI's /v1/chat/completions, or another API mapped onto
+ * its fields), through the one generation path; `wire` wraps the answer in the other API's shape.
+ */
+export async function serveChat(
+  c: Context<AppEnv>,
+  body: ChatRequest,
+  options: { id: string; wire?: (promptTokens: number) => ResponseWire },
+): Promise<Response> {
   const model = checkModel(c, body.model);
   const engine = c.var.engine;
   const config = c.var.config;
@@ -36,7 +48,6 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     tools: tools?.length && parser ? { parser, names: new Set(tools.map((t) => t.function.name)) } : null,
   };
   const vision = config.backend === 'vlm' ? engine.vision : null;
-  const id = useRequestId(c, body.request_id ?? body.service_request_id, 'chatcmpl');
   return serveGeneration(c, async () => {
     const fields = { ...body, tools };
     const prompt = vision ? await imageChatPrompt(engine, vision, config, fields) : { tokens: chatPromptTokens(engine, fields) };
@@ -44,9 +55,10 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     return {
       plan: { engineId: c.var.internalId, prompts: [prompt], request, choicesPerPrompt: choicesPerPrompt(request) },
       format: chatFormat({ logprobs: request.logprobs !== undefined, names: tokenText(engine), split }),
-      meta: { id, created: nowSeconds(), model },
+      meta: { id: options.id, created: nowSeconds(), model },
       stream: body.stream === true,
       includeUsage: body.stream_options?.include_usage === true,
+      wire: options.wire?.(prompt.tokens.length),
     };
   });
 }

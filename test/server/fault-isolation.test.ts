@@ -16,6 +16,7 @@ test.after(() => server.close());
 const neighbour = { model: MODEL, prompt: 'the neighbour keeps talking', max_tokens: 48, ignore_eos: true, temperature: 0, logprobs: 0 };
 const chat = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 };
 const completion = { model: MODEL, prompt: 'hi', max_tokens: 4 };
+const messages = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 };
 
 const poisoned: Array<{ path: string; body: unknown; param: string | null }> = [
   { path: '/v1/completions', body: { ...completion, logit_bias: { '99999999': 5 } }, param: 'logit_bias' },
@@ -36,6 +37,10 @@ const poisoned: Array<{ path: string; body: unknown; param: string | null }> = [
   { path: '/v1/completions', body: { ...completion, beam_width: 2, num_return_sequences: 3 }, param: 'num_return_sequences' },
   { path: '/v1/sample', body: { model: MODEL, prompt: 'a <x>', selector: { type: 'literal', value: '<x>' }, logprobs: 50 }, param: 'logprobs' },
   { path: '/v1/completions', body: '{"model": "', param: null },
+  // Anthropic's route answers in Anthropic's error shape, naming the field in the message.
+  { path: '/v1/messages', body: { ...messages, temperature: 3 }, param: 'temperature' },
+  { path: '/v1/messages', body: { ...messages, stop_sequences: [''], stream: true }, param: 'stop_sequences[0]' },
+  { path: '/v1/messages', body: { ...messages, messages: [{ role: 'user', content: 'x'.repeat(3 * 2 ** 20) }] }, param: 'messages' },
   // Megabytes of one letter are refused before tokenizing, which would stall every stream.
   { path: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: 'x'.repeat(3 * 2 ** 20) }] }, param: 'messages' },
   { path: '/v1/completions', body: { ...completion, prompt: ['hi', 'x'.repeat(3 * 2 ** 20)] }, param: 'prompt[1]' },
@@ -73,8 +78,11 @@ test('poisoned requests beside a running stream: 400 naming the field, the strea
   for (const [i, answer] of answers.entries()) {
     const { path, param } = poisoned[i];
     const body = (await answer.json()) as Json;
-    assert.is(answer.status, 400, `${path} ${JSON.stringify(poisoned[i].body)} → ${answer.status} ${JSON.stringify(body)}`);
-    assert.equal([body.error.code, body.error.param], ['INVALID_ARGUMENT', param], JSON.stringify(body));
+    assert.is(answer.status, 400, `${path} ${JSON.stringify(poisoned[i].body)} → ${answer.status} ${JSON.stringify(body).slice(0, 300)}`);
+    if (path === '/v1/messages') {
+      assert.equal([body.type, body.error.type], ['error', 'invalid_request_error'], JSON.stringify(body));
+      assert.ok(body.error.message.startsWith(param), JSON.stringify(body));
+    } else assert.equal([body.error.code, body.error.param], ['INVALID_ARGUMENT', param], JSON.stringify(body));
   }
 
   for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
