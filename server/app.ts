@@ -14,6 +14,7 @@ import { apiKeyAuth } from './middleware/auth.ts';
 import { chatCompletions } from './routes/chat.ts';
 import { completions } from './routes/completions.ts';
 import { messages } from './routes/messages.ts';
+import { responses } from './routes/responses.ts';
 import { anthropicErrorBody } from './format/messages.ts';
 import { sample } from './routes/sample.ts';
 import { isSleeping, sleep, wakeup } from './routes/sleep.ts';
@@ -34,6 +35,7 @@ const knownPaths = new Set([
   '/v1/chat/completions',
   '/v1/completions',
   '/v1/messages',
+  '/v1/responses',
   '/v1/sample',
   '/v1/models',
   '/health',
@@ -100,6 +102,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.post('/v1/chat/completions', withEngine, chatCompletions);
   app.post('/v1/completions', withEngine, completions);
   app.post('/v1/messages', withEngine, messages);
+  app.post('/v1/responses', withEngine, responses);
   app.post('/v1/sample', withEngine, sample);
   app.post('/tokenize', withEngine, tokenize);
   app.post('/detokenize', withEngine, detokenize);

@@ -72,6 +72,13 @@ export function fromZodError(error: ZodError): ApiError {
   return new ApiError(400, 'INVALID_ARGUMENT', message, param || undefined);
 }
 
+/** The same error about a field another API names differently (its param and its message). */
+export function renameParam(error: ApiError, rename: (param: string) => string): ApiError {
+  if (!error.param) return error;
+  const param = rename(error.param);
+  return param === error.param ? error : new ApiError(error.status, error.code, error.message.split(error.param).join(param), param);
+}
+
 /** Anything thrown → an ApiError whose message is safe to send (no stack, no prompt text). */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;

@@ -2,7 +2,7 @@
 // checked with Anthropic's field names, then mapped onto a chat request, so that sampling,
 // tools, images and the prompt go through the one chat path and its checks.
 import { z } from 'zod';
-import { ApiError, fromZodError } from '../errors.ts';
+import { ApiError, fromZodError, renameParam } from '../errors.ts';
 import { between, bool, intAtLeast, requiredString } from './fields.ts';
 import { chatRequestSchema, type ChatMessage, type ChatRequest } from './chat.ts';
 
@@ -145,11 +145,7 @@ export function anthropicParam(param: string): string {
 }
 
 /** An error about the chat request, restated in the Anthropic request's field names. */
-export function inAnthropicTerms(error: ApiError): ApiError {
-  if (!error.param) return error;
-  const param = anthropicParam(error.param);
-  return param === error.param ? error : new ApiError(error.status, error.code, error.message.split(error.param).join(param), param);
-}
+export const inAnthropicTerms = (error: ApiError): ApiError => renameParam(error, anthropicParam);
 
 /** The chat request an Anthropic request asks for, checked by the chat schema as any other. */
 export function toChatRequest(body: MessagesRequest): ChatRequest {

@@ -37,6 +37,8 @@ const poisoned: Array<{ path: string; body: unknown; param: string | null }> = [
   { path: '/v1/completions', body: { ...completion, beam_width: 2, num_return_sequences: 3 }, param: 'num_return_sequences' },
   { path: '/v1/sample', body: { model: MODEL, prompt: 'a <x>', selector: { type: 'literal', value: '<x>' }, logprobs: 50 }, param: 'logprobs' },
   { path: '/v1/completions', body: '{"model": "', param: null },
+  { path: '/v1/responses', body: { model: MODEL, input: 'hi', temperature: 5, stream: true }, param: 'temperature' },
+  { path: '/v1/responses', body: { model: MODEL, input: 'hi', store: true }, param: 'store' },
   // Anthropic's route answers in Anthropic's error shape, naming the field in the message.
   { path: '/v1/messages', body: { ...messages, temperature: 3 }, param: 'temperature' },
   { path: '/v1/messages', body: { ...messages, stop_sequences: [''], stream: true }, param: 'stop_sequences[0]' },
