@@ -6,6 +6,22 @@ import { MessageSplitter, splitMessage, type MessagePart, type SplitOptions } fr
 import type { ChoiceState, ResponseFormat } from './format.ts';
 import { chatLogprobs, type TokenText } from './logprobs.ts';
 
+/** The shapes chatFormat writes, as the wires of other APIs (format/messages.ts, format/responses.ts) read them. */
+export interface ChatToolCallOut {
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+export interface ChatChoiceOut {
+  message?: { content: string | null; reasoning_content?: string; tool_calls?: ChatToolCallOut[] };
+  delta?: { content?: string; reasoning_content?: string; tool_calls?: ChatToolCallOut[] };
+  finish_reason: string | null;
+}
+export interface ChatUsageOut {
+  prompt_tokens: number;
+  completion_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
 export function chatFormat(options: { logprobs: boolean; names: TokenText; split: SplitOptions }): ResponseFormat {
   const logprobsOf = (tokens: readonly GeneratedToken[]) =>
     options.logprobs ? { content: chatLogprobs(tokens, options.names) } : null;

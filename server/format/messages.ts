@@ -2,30 +2,16 @@
 // chat answer the chat format makes: a message of content blocks (thinking, text, tool_use),
 // and a stream of named events (message_start, content_block_start / _delta / _stop,
 // message_delta with the stop reason and usage, message_stop). Errors in Anthropic's shape.
+import type { ChatChoiceOut, ChatUsageOut } from './chat.ts';
 import type { ResponseWire } from '../generation/serve.ts';
 import type { OpenAiResponse } from '../generation/respond.ts';
 import { namedEvent } from '../sse.ts';
 import type { ApiError } from '../errors.ts';
 
-interface ChatToolCall {
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-interface ChatChoice {
-  message?: { content: string | null; reasoning_content?: string; tool_calls?: ChatToolCall[] };
-  delta?: { content?: string; reasoning_content?: string; tool_calls?: ChatToolCall[] };
-  finish_reason: string | null;
-}
-interface ChatUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  prompt_tokens_details: { cached_tokens: number };
-}
-
 const stopReason = (finish: string | null) => (finish === 'length' ? 'max_tokens' : finish === 'tool_calls' ? 'tool_use' : 'end_turn');
 
 /** Anthropic counts input tokens read from its cache apart from the rest. */
-const usageOf = (usage: ChatUsage) => ({
+const usageOf = (usage: ChatUsageOut) => ({
   input_tokens: usage.prompt_tokens - usage.prompt_tokens_details.cached_tokens,
   cache_read_input_tokens: usage.prompt_tokens_details.cached_tokens,
   cache_creation_input_tokens: 0,
@@ -52,7 +38,7 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
   const envelope = { id: meta.id, type: 'message', role: 'assistant', model: meta.model };
   return {
     body(openai: OpenAiResponse) {
-      const choice = openai.choices[0] as ChatChoice;
+      const choice = openai.choices[0] as ChatChoiceOut;
       const message = choice.message!;
       const content: object[] = [];
       if (message.reasoning_content) content.push({ type: 'thinking', thinking: message.reasoning_content, signature: '' });
@@ -60,7 +46,7 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
       for (const call of message.tool_calls ?? []) {
         content.push({ type: 'tool_use', id: call.id, name: call.function!.name, input: JSON.parse(call.function!.arguments!) });
       }
-      return { ...envelope, content, stop_reason: stopReason(choice.finish_reason), stop_sequence: null, usage: usageOf(openai.usage as ChatUsage) };
+      return { ...envelope, content, stop_reason: stopReason(choice.finish_reason), stop_sequence: null, usage: usageOf(openai.usage as ChatUsageOut) };
     },
 
     async *events(chunks) {
@@ -68,7 +54,7 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
       // The content block being written; a delta of another kind closes it and opens the next.
       const block: { open: { kind: 'text' | 'thinking' | 'tool_use'; index: number } | null; count: number } = { open: null, count: 0 };
       let finish: string | null = null;
-      let usage: ChatUsage | undefined;
+      let usage: ChatUsageOut | undefined;
       function* into(kind: 'text' | 'thinking' | 'tool_use', start: object | null) {
         if (block.open?.kind === kind && start === null) return block.open.index;
         if (block.open) yield { type: 'content_block_stop', index: block.open.index };
@@ -76,7 +62,7 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
         yield { type: 'content_block_start', index: block.open.index, content_block: start };
         return block.open.index;
       }
-      for await (const chunk of chunks as AsyncIterable<{ choices: ChatChoice[]; usage?: ChatUsage }>) {
+      for await (const chunk of chunks as AsyncIterable<{ choices: ChatChoiceOut[]; usage?: ChatUsageOut }>) {
         if (chunk.usage) usage = chunk.usage;
         for (const choice of chunk.choices) {
           const delta = choice.delta ?? {};

@@ -3,26 +3,12 @@
 // reasoning parser), a message with its output_text, and function_call items; and its stream
 // of typed events, each with a sequence_number, from response.created to response.completed
 // (response.incomplete when max_output_tokens cut it).
+import type { ChatChoiceOut, ChatUsageOut } from './chat.ts';
 import type { ResponseWire } from '../generation/serve.ts';
 import type { OpenAiResponse } from '../generation/respond.ts';
 import { namedEvent } from '../sse.ts';
 import { errorBody } from '../errors.ts';
 import type { ResponsesRequest } from '../protocol/responses.ts';
-
-interface ChatToolCall {
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-interface ChatChoice {
-  message?: { content: string | null; reasoning_content?: string; tool_calls?: ChatToolCall[] };
-  delta?: { content?: string; reasoning_content?: string; tool_calls?: ChatToolCall[] };
-  finish_reason: string | null;
-}
-interface ChatUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  prompt_tokens_details: { cached_tokens: number };
-}
 
 /** What the answer holds so far: enough to write the response object at any point. */
 interface Answer {
@@ -30,7 +16,7 @@ interface Answer {
   text: string | null;
   calls: Array<{ callId: string; name: string; arguments: string }>;
   finish: string | null;
-  usage: ChatUsage | null;
+  usage: ChatUsageOut | null;
 }
 
 export function responsesWire(meta: { id: string; model: string; created: number }, request: ResponsesRequest): ResponseWire {
@@ -99,11 +85,11 @@ export function responsesWire(meta: { id: string; model: string; created: number
 
   return {
     body(openai: OpenAiResponse) {
-      const choice = openai.choices[0] as ChatChoice;
+      const choice = openai.choices[0] as ChatChoiceOut;
       const message = choice.message!;
       const calls = (message.tool_calls ?? []).map((c) => ({ callId: c.id!, name: c.function!.name!, arguments: c.function!.arguments! }));
       const text = message.content || calls.length === 0 ? (message.content ?? '') : null;
-      return response({ reasoning: message.reasoning_content ?? null, text, calls, finish: choice.finish_reason, usage: openai.usage as ChatUsage }, true);
+      return response({ reasoning: message.reasoning_content ?? null, text, calls, finish: choice.finish_reason, usage: openai.usage as ChatUsageOut }, true);
     },
 
     async *events(chunks) {
@@ -132,7 +118,7 @@ export function responsesWire(meta: { id: string; model: string; created: number
       }
       yield event('response.created', { response: response(answer, false) });
       yield event('response.in_progress', { response: response(answer, false) });
-      for await (const chunk of chunks as AsyncIterable<{ choices: ChatChoice[]; usage?: ChatUsage }>) {
+      for await (const chunk of chunks as AsyncIterable<{ choices: ChatChoiceOut[]; usage?: ChatUsageOut }>) {
         if (chunk.usage) answer.usage = chunk.usage;
         for (const choice of chunk.choices) {
           const delta = choice.delta ?? {};

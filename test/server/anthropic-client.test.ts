@@ -8,9 +8,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureModel } from '../../models/recipe.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { MODEL, postJson, startServer, type TestServer } from './harness.ts';
+import { loadLongContextEngine, MODEL, postJson, startServer, type TestServer } from './harness.ts';
 
 const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false });
 let server: TestServer;
@@ -19,8 +18,7 @@ let client: Anthropic;
 type Json = Record<string, any>;
 
 test.before(async () => {
-  // Tool prompts outgrow the shared engine's 256-token context.
-  engine = await Engine.load(ensureModel('tiny', 'fp32'), { maxBatchSize: 4, maxModelLen: 1024, threads: 1 });
+  engine = await loadLongContextEngine();
   server = await startServer({}, engine);
   client = new Anthropic({ baseURL: server.url, apiKey: 'unused', maxRetries: 0 });
 });

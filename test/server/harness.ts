@@ -25,6 +25,11 @@ export function sharedEngine(): Promise<{ engine: Engine; metrics: Metrics }> {
   return shared;
 }
 
+/** An engine of its own on the tiny model with room for tool prompts (the shared one holds 256 tokens). */
+export function loadLongContextEngine(): Promise<Engine> {
+  return Engine.load(ensureModel('tiny', 'fp32'), { maxBatchSize: 4, maxModelLen: 1024, threads: 1 });
+}
+
 export interface TestServer {
   url: string;
   admission: Admission;

@@ -11,7 +11,7 @@ import { MessageSplitter, splitMessage, type MessagePart } from '../../server/fo
 import { REASONING_PARSERS, TOOL_CALL_PARSERS } from '../../server/tools/parsers.ts';
 import { ensureModel } from '../../models/recipe.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { MODEL, postJson, startServer, type TestServer } from './harness.ts';
+import { loadLongContextEngine, MODEL, postJson, startServer, type TestServer } from './harness.ts';
 
 const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false });
 let server: TestServer;
@@ -22,8 +22,7 @@ let client: OpenAI;
 type Json = Record<string, any>;
 
 test.before(async () => {
-  // Tool prompts outgrow the shared engine's 256-token context.
-  engine = await Engine.load(ensureModel('tiny', 'fp32'), { maxBatchSize: 4, maxModelLen: 1024, threads: 1 });
+  engine = await loadLongContextEngine();
   server = await startServer({}, engine);
   reasoningServer = await startServer({ reasoningParser: 'qwen3' }, engine);
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
