@@ -15,6 +15,7 @@ export interface ChatChoiceOut {
   message?: { content: string | null; reasoning_content?: string; tool_calls?: ChatToolCallOut[] };
   delta?: { content?: string; reasoning_content?: string; tool_calls?: ChatToolCallOut[] };
   finish_reason: string | null;
+  stop_reason?: string | null;
 }
 export interface ChatUsageOut {
   prompt_tokens: number;
@@ -53,10 +54,10 @@ export function chatFormat(options: { logprobs: boolean; names: TokenText; split
       if (parts.length === 0) return logprobs ? [{ index, delta: { content: '' }, logprobs, finish_reason: null }] : [];
       return parts.map((delta, i) => ({ index, delta, logprobs: i === 0 ? logprobs : null, finish_reason: null }));
     },
-    finish(index: number, reason: FinishReason, text: string) {
+    finish(index: number, reason: FinishReason, text: string, stop: string | null) {
       const splitter = splitterOf(index);
       const parts = deltas(index, [...splitter.push(text), ...splitter.end()], splitter);
-      const end = { index, delta: {}, logprobs: null, finish_reason: finishReason(reason, splitter.toolCalls) };
+      const end = { index, delta: {}, logprobs: null, finish_reason: finishReason(reason, splitter.toolCalls), stop_reason: stop };
       return [...parts.map((delta) => ({ index, delta, logprobs: null, finish_reason: null })), end];
     },
     choice: (index: number, state: ChoiceState) => {
@@ -71,6 +72,7 @@ export function chatFormat(options: { logprobs: boolean; names: TokenText; split
         },
         logprobs: logprobsOf(state.tokens),
         finish_reason: finishReason(state.finishReason, message.toolCalls.length),
+        stop_reason: state.stop,
       };
     },
     usage: (usage: Usage) => ({

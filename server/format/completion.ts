@@ -55,7 +55,7 @@ export function completionFormat(options: {
       if (text === '' && (!options.logprobs || tokens.length === 0)) return [];
       return [{ index, text, logprobs: tokenLogprobs(index, tokens, text), finish_reason: null }];
     },
-    finish: (index, reason, text) => [{ index, text, logprobs: null, finish_reason: reason }],
+    finish: (index, reason, text, stop) => [{ index, text, logprobs: null, finish_reason: reason, stop_reason: stop }],
     choice(index, state) {
       let logprobs: CompletionLogprobs | null = null;
       if (options.logprobs) {
@@ -63,7 +63,7 @@ export function completionFormat(options: {
         appendCompletionLogprobs(collected, state.tokens, [], offset, options.names);
         logprobs = collected;
       }
-      return { index, text: echoText(index) + state.text, logprobs, finish_reason: state.finishReason };
+      return { index, text: echoText(index) + state.text, logprobs, finish_reason: state.finishReason, stop_reason: state.stop };
     },
     usage: (usage: Usage) => ({
       prompt_tokens: usage.promptTokens,

@@ -6,6 +6,8 @@ export interface ChoiceState {
   text: string;
   tokens: GeneratedToken[];
   finishReason: FinishReason | null;
+  /** The stop string that ended the choice (vLLM's `stop_reason`), else null. */
+  stop: string | null;
 }
 
 export type PromptEvent = Extract<GenerationEvent, { type: 'prompt' }>;
@@ -20,8 +22,8 @@ export interface ResponseFormat {
   open(index: number): object[];
   /** Stream: the parts that carry new text and tokens of choice `index` (none when there is nothing to send). */
   delta(index: number, text: string, tokens: readonly GeneratedToken[]): object[];
-  /** Stream: the parts that end choice `index` (the last held-back text, then the reason). */
-  finish(index: number, reason: FinishReason, text: string): object[];
+  /** Stream: the parts that end choice `index` (the last held-back text, then the reason and the stop string that ended it). */
+  finish(index: number, reason: FinishReason, text: string, stop: string | null): object[];
   /** Complete response: one choice. */
   choice(index: number, state: ChoiceState): object;
   usage(usage: Usage): object;

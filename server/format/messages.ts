@@ -8,7 +8,11 @@ import type { OpenAiResponse } from '../generation/respond.ts';
 import { namedEvent } from '../sse.ts';
 import type { ApiError } from '../errors.ts';
 
-const stopReason = (finish: string | null) => (finish === 'length' ? 'max_tokens' : finish === 'tool_calls' ? 'tool_use' : 'end_turn');
+/** Anthropic's stop_reason and stop_sequence for a chat choice's finish_reason and stop string. */
+function stopOf(finish: string | null, stop: string | null) {
+  const reason = finish === 'length' ? 'max_tokens' : finish === 'tool_calls' ? 'tool_use' : stop !== null ? 'stop_sequence' : 'end_turn';
+  return { stop_reason: reason, stop_sequence: stop };
+}
 
 /** Anthropic counts input tokens read from its cache apart from the rest. */
 const usageOf = (usage: ChatUsageOut) => ({
@@ -46,7 +50,7 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
       for (const call of message.tool_calls ?? []) {
         content.push({ type: 'tool_use', id: call.id, name: call.function!.name, input: JSON.parse(call.function!.arguments!) });
       }
-      return { ...envelope, content, stop_reason: stopReason(choice.finish_reason), stop_sequence: null, usage: usageOf(openai.usage as ChatUsageOut) };
+      return { ...envelope, content, ...stopOf(choice.finish_reason, choice.stop_reason ?? null), usage: usageOf(openai.usage as ChatUsageOut) };
     },
 
     async *events(chunks) {
@@ -54,6 +58,7 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
       // The content block being written; a delta of another kind closes it and opens the next.
       const block: { open: { kind: 'text' | 'thinking' | 'tool_use'; index: number } | null; count: number } = { open: null, count: 0 };
       let finish: string | null = null;
+      let stop: string | null = null;
       let usage: ChatUsageOut | undefined;
       function* into(kind: 'text' | 'thinking' | 'tool_use', start: object | null) {
         if (block.open?.kind === kind && start === null) return block.open.index;
@@ -80,10 +85,11 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
             if (call.function?.arguments) yield { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: call.function.arguments } };
           }
           finish = choice.finish_reason ?? finish;
+          stop = choice.stop_reason ?? stop;
         }
       }
       if (block.open) yield { type: 'content_block_stop', index: block.open.index };
-      yield { type: 'message_delta', delta: { stop_reason: stopReason(finish), stop_sequence: null }, usage: { output_tokens: usage?.completion_tokens ?? 0 } };
+      yield { type: 'message_delta', delta: stopOf(finish, stop), usage: { output_tokens: usage?.completion_tokens ?? 0 } };
       yield { type: 'message_stop' };
     },
 

@@ -31,7 +31,7 @@ export async function collect(events: AsyncIterable<TaggedEvent>, format: Respon
   const usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
   const stateOf = (index: number) => {
     let state = choices.get(index);
-    if (!state) choices.set(index, (state = { text: '', tokens: [], finishReason: null }));
+    if (!state) choices.set(index, (state = { text: '', tokens: [], finishReason: null, stop: null }));
     return state;
   };
   for await (const { prompt, event } of events) {
@@ -44,6 +44,7 @@ export async function collect(events: AsyncIterable<TaggedEvent>, format: Respon
       const state = stateOf(event.index);
       state.text += event.text;
       state.finishReason = event.reason;
+      state.stop = event.stop ?? null;
     } else addUsage(usage, event.usage);
   }
   return {
@@ -76,7 +77,7 @@ export async function* chunks(
     else if (event.type === 'delta') {
       for (const part of [...open(event.index), ...format.delta(event.index, event.text, event.tokens)]) yield chunk([part]);
     } else {
-      for (const part of [...open(event.index), ...format.finish(event.index, event.reason, event.text)]) yield chunk([part]);
+      for (const part of [...open(event.index), ...format.finish(event.index, event.reason, event.text, event.stop ?? null)]) yield chunk([part]);
     }
   }
   if (includeUsage) yield { ...chunk([]), usage: format.usage(usage) };

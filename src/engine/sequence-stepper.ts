@@ -8,7 +8,7 @@ import type { KvCache } from './kv-cache.ts';
 import type { GenerateRequestState } from './requests.ts';
 import { Sequence } from './sequence.ts';
 import { finalText, TextOutput, type TextOptions } from './text-output.ts';
-import type { FinishReason, GeneratedToken, Usage } from './types.ts';
+import type { FinishReason, GeneratedToken, GenerationEvent, Usage } from './types.ts';
 
 export class SequenceStepper {
   private readonly outputs = new Map<Sequence, TextOutput>();
@@ -110,7 +110,7 @@ export class SequenceStepper {
       const pushed = output.push(result.token);
       text = pushed.text;
       stoppedByString = pushed.stopped;
-      if (pushed.stopped) reason = 'stop';
+      if (pushed.stopped) [reason, seq.stopString] = ['stop', pushed.stop ?? null];
       else if (this.advanceConstraint(seq, result.token)) reason = 'stop';
     }
     reason ??= this.lengthReached(seq);
@@ -119,7 +119,7 @@ export class SequenceStepper {
     seq.finish = reason;
     if (this.state.buffered) return;
     this.state.channel.push({ type: 'delta', index: seq.index, text, tokens: [generated] });
-    if (reason !== null) this.state.channel.push({ type: 'finish', index: seq.index, reason, text: '' });
+    if (reason !== null) this.state.channel.push(finishEvent(seq.index, seq));
   }
 
   /**
@@ -220,10 +220,13 @@ export class SequenceStepper {
         seq.tokens.push(survivor.token);
         seq.generated.push({ tokenId: survivor.token, logprob, top: this.decoding.top(row, topN) });
         seq.cumulativeLogprob += logprob;
-        if (survivor.finished || this.stopIds.has(survivor.token)) seq.finish = 'stop';
-        else if (this.textOptions.stop.length > 0 && finalText(this.tokenizer, seq.outputTokens, this.textOptions).stopped) seq.finish = 'stop';
-        else if (this.advanceConstraint(seq, survivor.token)) seq.finish = 'stop';
-        else seq.finish = this.lengthReached(seq);
+        seq.finish = survivor.finished || this.stopIds.has(survivor.token) ? 'stop' : null;
+        if (seq.finish === null && this.textOptions.stop.length > 0) {
+          seq.stopString = finalText(this.tokenizer, seq.outputTokens, this.textOptions).stop ?? null;
+          if (seq.stopString !== null) seq.finish = 'stop';
+        }
+        if (seq.finish === null && this.advanceConstraint(seq, survivor.token)) seq.finish = 'stop';
+        seq.finish ??= this.lengthReached(seq);
       }
       next.push(seq);
     }
@@ -250,7 +253,7 @@ export class SequenceStepper {
     if (state.buffered) {
       returned.forEach((seq, index) => {
         state.channel.push({ type: 'delta', index, text: seq.text, tokens: seq.generated });
-        state.channel.push({ type: 'finish', index, reason: seq.finish!, text: '' });
+        state.channel.push(finishEvent(index, seq));
       });
     }
     const counted = state.kind === 'beam' ? returned : state.sequences;
@@ -278,4 +281,9 @@ function indexOfBytes(haystack: readonly number[], needle: Uint8Array): number {
     if (j === needle.length) return i;
   }
   return -1;
+}
+
+/** A sequence's finish event, with the stop string that ended it if one did. */
+function finishEvent(index: number, seq: Sequence): GenerationEvent {
+  return { type: 'finish', index, reason: seq.finish!, text: '', ...(seq.stopString !== null ? { stop: seq.stopString } : {}) };
 }

@@ -11,6 +11,8 @@ export class Sequence {
   /** Sum of the raw logprobs of the generated tokens (best_of ranking, beam score). */
   cumulativeLogprob = 0;
   finish: FinishReason | null = null;
+  /** The stop string that ended it, if one did. */
+  stopString: string | null = null;
   /** Text emitted so far (kept for beams and best_of, which answer at the end). */
   text = '';
   /** The constraint automaton's state after the generated tokens (constrained requests); -1 before it starts. */

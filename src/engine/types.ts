@@ -107,8 +107,8 @@ export type GenerationEvent =
   | { type: 'prompt'; promptTokens: number; cachedTokens: number; promptLogprobs?: Array<GeneratedToken | null> }
   /** New tokens of one choice and the text they complete (never a split UTF-8 character; may be ''). */
   | { type: 'delta'; index: number; text: string; tokens: GeneratedToken[] }
-  /** A choice ended; `text` is the last text held back until now (may be ''). */
-  | { type: 'finish'; index: number; reason: FinishReason; text: string }
+  /** A choice ended; `text` is the last text held back until now (may be ''); `stop`: the stop string that ended it. */
+  | { type: 'finish'; index: number; reason: FinishReason; text: string; stop?: string }
   /** Last event. */
   | { type: 'usage'; usage: Usage };
 

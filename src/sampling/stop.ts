@@ -17,6 +17,8 @@ export interface StopPush {
   text: string;
   /** A stop string completed: generation ends, nothing more is emitted. */
   stopped: boolean;
+  /** Which stop string (its index) completed, on the push where it did. */
+  matched?: number;
 }
 
 const utf8 = new TextEncoder();
@@ -70,7 +72,7 @@ export class StopMatcher {
       this.stopped = true;
       this.held = '';
       const end = this.includeStopStr ? at + this.offsets[stop + 1] - this.offsets[stop] : at;
-      return { text: decoder.decode(bytes.subarray(0, charBoundary(bytes, end))), stopped: true };
+      return { text: decoder.decode(bytes.subarray(0, charBoundary(bytes, end))), stopped: true, matched: stop };
     }
     const safe = charBoundary(bytes, at);
     this.held = decoder.decode(bytes.subarray(safe));

@@ -9,18 +9,18 @@ const textArb = fc.array(pieceArb, { maxLength: 40 }).map((p) => p.join(''));
 const stopArb = fc.array(pieceArb, { minLength: 1, maxLength: 3 }).map((p) => p.join(''));
 
 /** Reference: the occurrence that ends first (ties: the longest, then the stop listed first), cut before or after it. */
-function expected(text: string, stops: string[], include: boolean): { text: string; stopped: boolean } {
+function expected(text: string, stops: string[], include: boolean): { text: string; stopped: boolean; stop?: string } {
   const bytes = Buffer.from(text);
-  let best: { end: number; length: number } | null = null;
+  let best: { end: number; length: number; stop: string } | null = null;
   for (const stop of stops) {
     const pattern = Buffer.from(stop);
     const at = bytes.indexOf(pattern);
     const end = at + pattern.length;
-    if (at >= 0 && (best === null || end < best.end || (end === best.end && pattern.length > best.length))) best = { end, length: pattern.length };
+    if (at >= 0 && (best === null || end < best.end || (end === best.end && pattern.length > best.length))) best = { end, length: pattern.length, stop };
   }
   if (!best) return { text, stopped: false };
   const cut = include ? best.end : best.end - best.length;
-  return { text: bytes.subarray(0, cut).toString(), stopped: true };
+  return { text: bytes.subarray(0, cut).toString(), stopped: true, stop: best.stop };
 }
 
 test('streamed output equals the reference cut, for text split at random byte points', () => {
@@ -32,6 +32,7 @@ test('streamed output equals the reference cut, for text split at random byte po
       const matcher = new StopMatcher(stops, { includeStopStr: include });
       let emitted = '';
       let stopped = false;
+      let matched: string | undefined;
       let seen = '';
       let from = 0;
       for (const to of [...points, bytes.length]) {
@@ -45,6 +46,7 @@ test('streamed output equals the reference cut, for text split at random byte po
           // The stop completes in this very push, not earlier.
           assert.ok(expected(seen, stops, include).stopped);
           stopped = true;
+          matched = stops[step.matched!];
           break;
         } else {
           assert.not.ok(expected(seen, stops, include).stopped, 'a completed stop string went unnoticed');
@@ -52,7 +54,7 @@ test('streamed output equals the reference cut, for text split at random byte po
         }
       }
       if (!stopped) emitted += matcher.flush();
-      assert.equal({ text: emitted, stopped }, expected(text, stops, include));
+      assert.equal({ text: emitted, stopped, ...(matched !== undefined ? { stop: matched } : {}) }, expected(text, stops, include), 'the text, and which stop string ended it');
     }),
     { numRuns: 500 },
   );
@@ -66,7 +68,7 @@ test('held-back prefixes are released at the end, and bad stop lists are rejecte
   assert.throws(() => new StopMatcher(['']), /stop string 0 is empty/);
   assert.throws(() => new StopMatcher(Array.from({ length: 17 }, (_, i) => `s${i}`)), /at most 16/);
   const done = new StopMatcher(['x'], { includeStopStr: true });
-  assert.equal(done.push('abxcd'), { text: 'abx', stopped: true });
+  assert.equal(done.push('abxcd'), { text: 'abx', stopped: true, matched: 0 });
   assert.equal(done.push('more'), { text: '', stopped: true });
 });
 

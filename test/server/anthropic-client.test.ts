@@ -54,6 +54,24 @@ test('messages.create and messages.stream answer as chat completions do, with An
   assert.equal([final.stop_reason, final.usage.output_tokens], [created.stop_reason, created.usage.output_tokens]);
 });
 
+test('a stop sequence ends the message with stop_reason stop_sequence, as chat completions report it in stop_reason', async () => {
+  const base = { model: MODEL, max_tokens: 24, temperature: 0, messages: [{ role: 'user' as const, content: 'Count to ten.' }] };
+  const text = textOf(await client.messages.create(base));
+  const middle = Math.floor(text.length / 2);
+  const stop = text.slice(middle, middle + 2);
+  assert.ok(stop.length > 0, `a greedy answer to cut: ${JSON.stringify(text)}`);
+  const request = { ...base, stop_sequences: ['never-said', stop] };
+  const stopped = await client.messages.create(request);
+  assert.equal([stopped.stop_reason, stopped.stop_sequence], ['stop_sequence', stop]);
+  assert.is(textOf(stopped), text.slice(0, text.indexOf(stop)));
+  const streamed = await client.messages.stream(request).finalMessage();
+  assert.equal([streamed.stop_reason, streamed.stop_sequence, textOf(streamed)], ['stop_sequence', stop, textOf(stopped)]);
+  const chat = (await (await postJson(`${server.url}/v1/chat/completions`, { model: MODEL, max_tokens: 24, temperature: 0, messages: base.messages, stop: ['never-said', stop] })).json()) as Json;
+  assert.equal([chat.choices[0].finish_reason, chat.choices[0].stop_reason], ['stop', stop]);
+  const free = (await (await postJson(`${server.url}/v1/chat/completions`, { model: MODEL, max_tokens: 3, temperature: 0, messages: base.messages })).json()) as Json;
+  assert.is(free.choices[0].stop_reason, null, 'no stop string, no stop_reason');
+});
+
 test('a conversation with tool_use and tool_result blocks renders as the same chat history', async () => {
   const anthropicMessages: Anthropic.MessageParam[] = [
     { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }] },
