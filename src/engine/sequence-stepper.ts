@@ -8,7 +8,7 @@ import type { KvCache } from './kv-cache.ts';
 import type { GenerateRequestState } from './requests.ts';
 import { Sequence } from './sequence.ts';
 import { finalText, TextOutput, type TextOptions } from './text-output.ts';
-import type { FinishReason, GeneratedToken, GenerationEvent, Usage } from './types.ts';
+import type { FinishReason, GeneratedToken, GenerationEvent, TopLogprob, Usage } from './types.ts';
 
 export class SequenceStepper {
   private readonly outputs = new Map<Sequence, TextOutput>();
@@ -77,6 +77,9 @@ export class SequenceStepper {
     // Constrained: every row loses the tokens its sequence may not write (idempotent on a
     // row that several sequences share, the prompt's last row, since they all start alike).
     if (this.automaton) for (const seq of live) if (seq.constraintState !== PENDING) this.automaton.applyMask(seq.constraintState, rowOf.get(seq)!);
+    // Scores read the raw row, before sampling's penalties and temperature work on it.
+    const ids = this.state.request.scoreTokenIds;
+    const scores = ids && live.map((seq) => ids.map((tokenId) => ({ tokenId, logprob: this.decoding.logprobOf(rowOf.get(seq)!, tokenId) })));
     const topN = this.state.request.logprobs ?? 0;
     // The token's logprob costs an exp pass over the row: only for logprobs, or best_of's ranking.
     const withLogprob = this.state.request.logprobs !== undefined || this.state.buffered;
@@ -91,12 +94,13 @@ export class SequenceStepper {
         withLogprob,
       })),
     );
-    live.forEach((seq, i) => this.accept(seq, results[i]));
+    live.forEach((seq, i) => this.accept(seq, results[i], scores?.[i]));
   }
 
-  private accept(seq: Sequence, result: { token: number; logprob: number; top: GeneratedToken['top'] }): void {
+  private accept(seq: Sequence, result: { token: number; logprob: number; top: GeneratedToken['top'] }, scores: TopLogprob[] | undefined): void {
     const wantLogprobs = this.state.request.logprobs !== undefined;
     const generated: GeneratedToken = wantLogprobs ? { tokenId: result.token, logprob: result.logprob, top: result.top } : { tokenId: result.token };
+    if (scores) generated.scores = scores;
     seq.tokens.push(result.token);
     seq.generated.push(generated);
     seq.cumulativeLogprob += result.logprob;

@@ -74,6 +74,11 @@ export interface GenerationRequest {
   logprobs?: number;
   /** Same for the prompt's tokens (completions `echo` with `logprobs`). */
   promptLogprobs?: number;
+  /**
+   * Token ids whose raw log_softmax each generated token also reports, whatever is drawn, in
+   * GeneratedToken.scores: a reranker's "yes" and "no" after its prompt. Not with beam search.
+   */
+  scoreTokenIds?: number[];
   beam?: BeamParams;
   /**
    * What the output must be (a JSON Schema, any JSON object, a regular expression, a choice):
@@ -98,6 +103,8 @@ export interface GeneratedToken {
   /** Raw model log_softmax of the token; present when logprobs were asked for. */
   logprob?: number;
   top?: TopLogprob[];
+  /** Raw log_softmax of GenerationRequest.scoreTokenIds at this position, in their order. */
+  scores?: TopLogprob[];
 }
 
 export type FinishReason = 'stop' | 'length';

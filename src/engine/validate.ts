@@ -72,6 +72,10 @@ export function checkGenerationRequest(request: GenerationRequest, limits: Reque
   }
   checkOptionalInt('logprobs', request.logprobs, 0, MAX_TOP_LOGPROBS);
   checkOptionalInt('prompt_logprobs', request.promptLogprobs, 0, MAX_TOP_LOGPROBS);
+  if (request.scoreTokenIds !== undefined) {
+    checkTokenIds('score_token_ids', request.scoreTokenIds, limits.vocabSize);
+    if (request.beam) throw invalid('score_token_ids', 'score_token_ids cannot be combined with beam search');
+  }
   checkOptionalInt('n', request.n, 1);
   checkOptionalInt('best_of', request.bestOf, 1);
   if (request.images !== undefined && !Array.isArray(request.images)) throw invalid('images', 'images must be an array');

@@ -65,6 +65,35 @@ test('prompt logprobs and token logprobs equal the reference log_softmax', async
   await engine.close();
 });
 
+test('scoreTokenIds report the raw log_softmax of chosen ids at each step, before sampling bends the row', async () => {
+  const engine = await loadTiny();
+  const ref = tinyReference();
+  const prompt = randomTokens(101, 9);
+  const ids = [9693, 2152, 17];
+  // Penalties and a bias change what is drawn, not the scores.
+  const request = greedyRequest('scores', prompt, 3, { scoreTokenIds: ids, sampling: samplingParams({ temperature: 0.7, seed: 5, repetitionPenalty: 1.3, logitBias: new Map([[17, 50]]) }) });
+  const got = await collect(engine.generate(request));
+  const rows = ref.newSequence().forward([...prompt, ...got.tokens[0]]);
+  const generated = got.events.flatMap((e) => (e.type === 'delta' ? e.tokens : []));
+  assert.is(generated.length, 3);
+  generated.forEach((t, s) => {
+    const expected = logSoftmax(rows[prompt.length - 1 + s]);
+    assert.equal(t.scores!.map((x) => x.tokenId), ids);
+    for (const { tokenId, logprob } of t.scores!) assert.ok(Math.abs(logprob - expected[tokenId]) < 1e-4, `step ${s}, token ${tokenId}`);
+  });
+  assert.ok(generated.every((t) => t.tokenId === 17), 'the bias decided the draws');
+  for (const [scoreTokenIds, beam] of [[[151936], undefined], [[1], { width: 2, candidatesPerBeam: 2 }]] as const) {
+    let message = '';
+    try {
+      await collect(engine.generate(greedyRequest('bad', prompt, 1, { scoreTokenIds: [...scoreTokenIds], ...(beam ? { beam } : {}) })));
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    assert.match(message, /score_token_ids/);
+  }
+  await engine.close();
+});
+
 test('n > 1 and best_of: independent seeded choices, the best by mean logprob returned', async () => {
   const engine = await loadTiny({ maxBatchSize: 4 });
   const prompt = randomTokens(7, 9);
