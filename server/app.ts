@@ -15,6 +15,7 @@ import { chatCompletions } from './routes/chat.ts';
 import { completions } from './routes/completions.ts';
 import { messages } from './routes/messages.ts';
 import { responses } from './routes/responses.ts';
+import { rerank } from './routes/rerank.ts';
 import { anthropicErrorBody } from './format/messages.ts';
 import { sample } from './routes/sample.ts';
 import { isSleeping, sleep, wakeup } from './routes/sleep.ts';
@@ -36,6 +37,9 @@ const knownPaths = new Set([
   '/v1/completions',
   '/v1/messages',
   '/v1/responses',
+  '/v1/rerank',
+  '/rerank',
+  '/v2/rerank',
   '/v1/sample',
   '/v1/models',
   '/health',
@@ -103,6 +107,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.post('/v1/completions', withEngine, completions);
   app.post('/v1/messages', withEngine, messages);
   app.post('/v1/responses', withEngine, responses);
+  for (const path of ['/v1/rerank', '/rerank', '/v2/rerank']) app.post(path, withEngine, rerank);
   app.post('/v1/sample', withEngine, sample);
   app.post('/tokenize', withEngine, tokenize);
   app.post('/detokenize', withEngine, detokenize);

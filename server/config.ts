@@ -18,6 +18,8 @@ export interface ServerConfig {
   /** Weight type when a Hugging Face checkpoint is converted at start-up. */
   dtype: 'auto' | 'int4' | 'fp16' | 'fp32';
   backend: 'llm' | 'vlm';
+  /** What the model is served for besides generation: 'rerank' opens /v1/rerank (a Qwen3-Reranker-style model). */
+  task: 'generate' | 'rerank';
   host: string;
   port: number;
   device: Device;
@@ -55,6 +57,7 @@ export interface ServerConfig {
 export const defaultConfig: ServerConfig = {
   servedModelNames: [],
   backend: 'llm',
+  task: 'generate',
   host: '127.0.0.1',
   port: 9977,
   device: 'auto',
@@ -96,6 +99,7 @@ const flags: Record<string, FlagSpec> = {
     help: 'weights of a converted Hugging Face checkpoint: auto (int4) | int4 | fp16 | fp32 (vLLM spellings half, float16, float, float32 too)',
   },
   backend: { key: 'backend', kind: 'string', values: ['llm', 'vlm'], help: 'llm | vlm (default llm)' },
+  task: { key: 'task', kind: 'string', values: ['generate', 'rerank'], help: 'generate | rerank: also serve /v1/rerank with a Qwen3-Reranker-style model (default generate)' },
   host: { key: 'host', kind: 'string', help: 'listen address (default 127.0.0.1)' },
   port: { key: 'port', kind: 'int', min: 0, help: 'listen port (default 9977, 0 = any free port)' },
   device: { key: 'device', kind: 'string', values: ['auto', 'cpu', 'cuda', 'webgpu'], help: 'auto | cpu | cuda | webgpu' },
