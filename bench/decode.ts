@@ -14,15 +14,17 @@
 //
 // --families instead compares the other families at real shapes (Qwen3-0.6B, Llama-3.2-1B,
 // random weights), our int4 against llama.cpp q4_0 (the same bits), in rounds as above.
-//   npx tsx bench/decode.ts [--rounds 3] [--no-transformers-js] [--no-llama-cpp] [--families]
+// --parallel compares our 16 concurrent streams with llama.cpp serving 16 sequences in
+// parallel in one context (what a CPU user would run as a server), bench-0.5b int4 vs q4_0.
+//   npx tsx bench/decode.ts [--rounds 3] [--no-transformers-js] [--no-llama-cpp] [--families | --parallel]
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { checkpointDir, ensureModel } from '../models/recipe.ts';
+import { checkpointDir, ensureModel, MODELS_OUT } from '../models/recipe.ts';
 import { anchorsDir, measureLlamaCpp, type GgufType, type LlamaCppFigures } from './decode/llamacpp.ts';
 import type { Measurement } from './decode/measure.ts';
 import type { OurSingle, OurStreams } from './decode/ours.ts';
-import { STREAM_COUNTS, THREADS, median, type SingleStream } from './decode/workload.ts';
+import { STREAM_COUNTS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, median, type SingleStream } from './decode/workload.ts';
 
 const argv = process.argv.slice(2);
 const rounds = Number(argv[argv.indexOf('--rounds') + 1] ?? 3) || 3;
@@ -46,6 +48,36 @@ const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 function pairedRatio<A, B>(a: A[], b: B[], fa: (x: A) => number, fb: (x: B) => number): { ratio: number; perRound: string } {
   const ratios = a.map((x, i) => fa(x) / fb(b[i]!));
   return { ratio: median(ratios), perRound: ratios.map((r) => r.toFixed(2)).join(' / ') };
+}
+
+/** llama.cpp serving `count` sequences at once in one context (bench/decode/llamacpp-parallel.ts). */
+function measureLlamaCppParallel(anchorsPath: string, gguf: string, count: number): number {
+  const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'decode', 'llamacpp-parallel.ts'), anchorsPath, gguf, String(count)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { tokS: number }).tokS;
+}
+
+if (argv.includes('--parallel')) {
+  if (!anchors) throw new Error('--parallel compares with llama.cpp: ../shared/anchors with node-llama-cpp installed is needed');
+  const count = 16;
+  const dir = ensureModel('bench-0.5b', 'int4');
+  measureLlamaCpp(anchors, checkpointDir('bench-0.5b'), 'bench-0.5b', 'q4_0', 1); // writes the GGUF if missing
+  const gguf = join(MODELS_OUT, 'gguf', 'bench-0.5b-q4_0.gguf');
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    mine.push(measure<OurStreams>('ours-streams', dir).tokS[count]!);
+    theirs.push(measureLlamaCppParallel(anchors, gguf, count));
+    console.error(`parallel: round ${round + 1}/${rounds}: ours ${f1(mine.at(-1)!)}, llama.cpp ${f1(theirs.at(-1)!)}`);
+  }
+  const { ratio, perRound } = pairedRatio(mine, theirs, (x) => x, (x) => x);
+  console.log(`parallel benchmark: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${THREADS} threads, ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`\n| bench-0.5b, ${count} concurrent streams (${STREAM_PROMPT_TOKENS}-token prompts, ${STREAM_TOKENS} tokens each) | llama.cpp q4_0, ${count} sequences in one context | ours int4, ${count} streams | ours ÷ llama.cpp, median of rounds (per round) |`);
+  console.log('|---|---|---|---|');
+  console.log(`| aggregate tok/s | ${f1(median(theirs))} | ${f1(median(mine))} | ${times(ratio)} (${perRound}) |`);
+  process.exit(0);
 }
 
 if (argv.includes('--families')) {
