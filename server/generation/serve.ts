@@ -56,7 +56,16 @@ export async function serveGeneration(c: Context<AppEnv>, prepare: () => Generat
     }
   }
   const openAiChunks = chunks(events, call.format, call.meta, call.includeUsage || wire !== undefined);
-  const source = (wire ? wire.events(openAiChunks) : openAiChunks)[Symbol.asyncIterator]();
+  let source: AsyncIterator<object>;
+  try {
+    // A wire opens its stream with events of its own (message_start, response.created): the
+    // engine's first chunk comes first, so that an error at admission is still a plain JSON
+    // error with its status rather than an event inside a 200 stream.
+    source = (wire ? wire.events(await primed(openAiChunks)) : openAiChunks)[Symbol.asyncIterator]();
+  } catch (error) {
+    ticket.leave();
+    throw error;
+  }
   // The access log adds `x-request-id` to this response as to every other.
   return openSse(source, {
     protocol: wire?.sse,
@@ -67,6 +76,18 @@ export async function serveGeneration(c: Context<AppEnv>, prepare: () => Generat
       if (outcome === 'error') c.var.logger.warn('stream_error', { request_id: c.var.requestId, error: errorName(error) });
     },
   });
+}
+
+/** `source` with its first item already produced (its error, if any, thrown here). */
+async function primed<T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const rest: AsyncIterable<T> = { [Symbol.asyncIterator]: () => iterator };
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* rest; // forwards a cancel (return) to the source
+  })();
 }
 
 /** A request cut off by shutdown ends with UNAVAILABLE, however the engine reported the cancel. */

@@ -9,6 +9,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine } from '../../src/engine/engine.ts';
+import { ensureModel } from '../../models/recipe.ts';
 import { loadLongContextEngine, MODEL, postJson, startServer, type TestServer } from './harness.ts';
 
 const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false });
@@ -165,6 +166,32 @@ test('bad input is a 400 in Anthropic\'s shape naming the field; x-api-key authe
     }
   } finally {
     await secured.close();
+  }
+});
+
+test('an error the engine raises at admission is a JSON error with its status, not an event inside a 200 stream', async () => {
+  // One slot and a queue of one: a running stream and a waiting request fill them.
+  const full = await Engine.load(ensureModel('tiny', 'fp32'), { maxBatchSize: 1, maxQueueLength: 1, threads: 1 });
+  const busy = await startServer({}, full);
+  try {
+    const running = await postJson(`${busy.url}/v1/completions`, { model: MODEL, prompt: 'a', max_tokens: 200, ignore_eos: true, stream: true });
+    const reader = running.body!.getReader();
+    await reader.read();
+    const waiting = postJson(`${busy.url}/v1/completions`, { model: MODEL, prompt: 'b', max_tokens: 2 });
+    for (let i = 0; i < 200 && full.stats().waiting === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.is(full.stats().waiting, 1);
+    const anthropic = await postJson(`${busy.url}/v1/messages`, { model: MODEL, max_tokens: 4, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    assert.is(anthropic.status, 429);
+    assert.equal(((await anthropic.json()) as Json).error.type, 'rate_limit_error');
+    const responses = await postJson(`${busy.url}/v1/responses`, { model: MODEL, input: 'hi', stream: true });
+    assert.is(responses.status, 429);
+    assert.is(((await responses.json()) as Json).error.code, 'RESOURCE_EXHAUSTED');
+    while (!(await reader.read()).done);
+    assert.is((await waiting).status, 200);
+    assert.is(busy.admission.count, 0, 'the refused streams left no admission ticket behind');
+  } finally {
+    await busy.close();
+    await full.close();
   }
 });
 
