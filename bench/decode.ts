@@ -16,15 +16,17 @@
 // random weights), our int4 against llama.cpp q4_0 (the same bits), in rounds as above.
 // --parallel compares our 16 concurrent streams with llama.cpp serving 16 sequences in
 // parallel in one context (what a CPU user would run as a server), bench-0.5b int4 vs q4_0.
-//   npx tsx bench/decode.ts [--rounds 3] [--no-transformers-js] [--no-llama-cpp] [--families | --parallel]
+// --long-context: decode at 4,096 tokens of context against llama.cpp, and how long a running
+// stream waits between tokens while a 4,096-token prompt is prefilled beside it.
+//   npx tsx bench/decode.ts [--rounds 3] [--no-transformers-js] [--no-llama-cpp] [--families | --parallel | --long-context]
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { checkpointDir, ensureModel, MODELS_OUT } from '../models/recipe.ts';
 import { anchorsDir, measureLlamaCpp, type GgufType, type LlamaCppFigures } from './decode/llamacpp.ts';
 import type { Measurement } from './decode/measure.ts';
-import type { OurSingle, OurStreams } from './decode/ours.ts';
-import { STREAM_COUNTS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, median, type SingleStream } from './decode/workload.ts';
+import type { OurLongContext, OurSingle, OurStreams } from './decode/ours.ts';
+import { LONG_CONTEXT_TOKENS, STREAM_COUNTS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, median, type SingleStream } from './decode/workload.ts';
 
 const argv = process.argv.slice(2);
 const rounds = Number(argv[argv.indexOf('--rounds') + 1] ?? 3) || 3;
@@ -77,6 +79,30 @@ if (argv.includes('--parallel')) {
   console.log(`\n| bench-0.5b, ${count} concurrent streams (${STREAM_PROMPT_TOKENS}-token prompts, ${STREAM_TOKENS} tokens each) | llama.cpp q4_0, ${count} sequences in one context | ours int4, ${count} streams | ours ÷ llama.cpp, median of rounds (per round) |`);
   console.log('|---|---|---|---|');
   console.log(`| aggregate tok/s | ${f1(median(theirs))} | ${f1(median(mine))} | ${times(ratio)} (${perRound}) |`);
+  process.exit(0);
+}
+
+if (argv.includes('--long-context')) {
+  if (!anchors) throw new Error('--long-context compares with llama.cpp: ../shared/anchors with node-llama-cpp installed is needed');
+  const dir = ensureModel('bench-0.5b', 'int4');
+  const mine: OurLongContext[] = [];
+  const theirs: LlamaCppFigures[] = [];
+  for (let round = 0; round < rounds; round++) {
+    mine.push(measure<OurLongContext>('ours-long', dir, round));
+    theirs.push(measureLlamaCpp(anchors, checkpointDir('bench-0.5b'), 'bench-0.5b', 'q4_0', 1, LONG_CONTEXT_TOKENS));
+    console.error(`long context: round ${round + 1}/${rounds} done`);
+  }
+  console.log(`long-context benchmark: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${THREADS} threads, ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`\n| bench-0.5b, ${LONG_CONTEXT_TOKENS}-token prompt | llama.cpp q4_0 | ours int4 | ours ÷ llama.cpp, median of rounds (per round) |`);
+  console.log('|---|---|---|---|');
+  for (const [figure, field] of [['decode tok/s at 4k context', (r: Pick<SingleStream, 'decodeTokS' | 'prefillTokS'>) => r.decodeTokS], ['prefill tok/s', (r: Pick<SingleStream, 'decodeTokS' | 'prefillTokS'>) => r.prefillTokS]] as const) {
+    const { ratio, perRound } = pairedRatio(mine, theirs, field, field);
+    console.log(`| ${figure} | ${f1(median(theirs.map(field)))} | ${f1(median(mine.map(field)))} | ${times(ratio)} (${perRound}) |`);
+  }
+  const stall = mine.map((r) => r.itlDuringPrefillP99 / r.itlAloneP99);
+  console.log(`\n| a running stream's p99 inter-token latency | alone | while a ${LONG_CONTEXT_TOKENS}-token prompt is prefilled beside it | during ÷ alone (target ≤ 2×), per round |`);
+  console.log('|---|---|---|---|');
+  console.log(`| ours int4, default --max-num-batched-tokens (512) | ${f1(median(mine.map((r) => r.itlAloneP99)))} ms | ${f1(median(mine.map((r) => r.itlDuringPrefillP99)))} ms | ${stall.map((x) => times(x)).join(' / ')} |`);
   process.exit(0);
 }
 

@@ -32,9 +32,9 @@ function ensureGguf(anchors: string, checkpointDir: string, name: string, type: 
   return out;
 }
 
-export function measureLlamaCpp(anchors: string, checkpointDir: string, name: string, type: GgufType, reps: number): LlamaCppFigures {
+export function measureLlamaCpp(anchors: string, checkpointDir: string, name: string, type: GgufType, reps: number, promptLength = LONG_PROMPT_TOKENS): LlamaCppFigures {
   const gguf = ensureGguf(anchors, checkpointDir, name, type);
-  const args = ['--model', gguf, '--prompt-tokens', String(LONG_PROMPT_TOKENS), '--gen', String(DECODE_TOKENS), '--threads', String(THREADS), '--reps', String(reps), '--wait-quiet', '120'];
+  const args = ['--model', gguf, '--prompt-tokens', String(promptLength), '--gen', String(DECODE_TOKENS), '--threads', String(THREADS), '--reps', String(reps), '--wait-quiet', '120'];
   const stdout = execFileSync(process.execPath, [join(anchors, 'llamacpp-bench.mjs'), ...args], { cwd: anchors, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { prefill_tok_s: number; decode_tok_s: number; contended: boolean };
   return { prefillTokS: result.prefill_tok_s, decodeTokS: result.decode_tok_s, contended: result.contended };

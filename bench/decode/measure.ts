@@ -2,12 +2,13 @@
 // fresh process, so no measurement inherits another's heap, threads or page cache warmth.
 // Prints one JSON line.
 //   node --import tsx bench/decode/measure.ts ours-single|ours-streams|tjs-single|tjs-sequential16 MODEL_DIR [VARIANT]
-import { measureOurSingle, measureOurStreams } from './ours.ts';
+import { measureOurLongContext, measureOurSingle, measureOurStreams } from './ours.ts';
 import { measureTransformersJsSequential16, measureTransformersJsSingle } from './transformers-js.ts';
 
 const MEASUREMENTS = {
   'ours-single': (dir: string, variant: number) => measureOurSingle(dir, variant),
   'ours-streams': (dir: string) => measureOurStreams(dir),
+  'ours-long': (dir: string, variant: number) => measureOurLongContext(dir, variant),
   'tjs-single': (dir: string, variant: number) => measureTransformersJsSingle(dir, variant),
   'tjs-sequential16': (dir: string) => measureTransformersJsSequential16(dir),
 };

@@ -3,7 +3,7 @@
 // ONNX Runtime's session.run (the engine's own per-step cost: scheduling, sampling,
 // detokenizing).
 import { Engine, samplingParams } from '../../src/index.ts';
-import { DECODE_TOKENS, LONG_PROMPT_TOKENS, STREAM_COUNTS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, promptTokens, singleStream, type SingleStream } from './workload.ts';
+import { DECODE_TOKENS, LONG_CONTEXT_TOKENS, LONG_PROMPT_TOKENS, STREAM_COUNTS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, promptTokens, singleStream, type SingleStream } from './workload.ts';
 
 export interface OurSingle extends SingleStream {
   /** Share of the decode phase's wall time outside session.run. */
@@ -30,12 +30,12 @@ async function generate(engine: Engine, id: string, prompt: number[], maxTokens:
 }
 
 /** Loads the model, warms it up, runs `body`, closes; `runMs()` is the time spent inside session.run so far. */
-async function withEngine<T>(modelDir: string, body: (engine: Engine, runMs: () => number) => Promise<T>): Promise<T> {
+async function withEngine<T>(modelDir: string, body: (engine: Engine, runMs: () => number) => Promise<T>, maxModelLen = 1024): Promise<T> {
   let inside = 0; // milliseconds inside session.run, from the engine's observer
   const engine = await Engine.load(modelDir, {
     threads: THREADS,
     maxBatchSize: 16,
-    maxModelLen: 1024,
+    maxModelLen,
     observer: { onForward: ({ seconds }) => (inside += seconds * 1000) },
   });
   try {
@@ -76,4 +76,53 @@ export function measureOurStreams(modelDir: string): Promise<OurStreams> {
     }
     return { tokS, outsideRun16 };
   });
+}
+
+export interface OurLongContext extends SingleStream {
+  /** A running stream's inter-token latency, p99 in ms: alone, and while a long prompt is prefilled beside it. */
+  itlAloneP99: number;
+  itlDuringPrefillP99: number;
+}
+
+const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.99))]!;
+
+/**
+ * Decode at LONG_CONTEXT_TOKENS of context (prefill then batch-1 decode), then a stream's
+ * inter-token latency alone and while a LONG_CONTEXT_TOKENS prompt is prefilled beside it
+ * (in chunks of the engine's default size, between its decode steps).
+ */
+export function measureOurLongContext(modelDir: string, variant: number): Promise<OurLongContext> {
+  return withEngine(
+    modelDir,
+    async (engine) => {
+      const times: number[] = [];
+      const submitted = performance.now();
+      await generate(engine, 'long', promptTokens(LONG_CONTEXT_TOKENS, variant), DECODE_TOKENS, () => times.push(performance.now()));
+      const single = singleStream(LONG_CONTEXT_TOKENS, submitted, times);
+
+      const ticks: number[] = [];
+      let prefill: { from: number; to: number } | null = null;
+      const stream = generate(engine, 'running', promptTokens(STREAM_PROMPT_TOKENS, variant + 1), 4000, () => {
+        ticks.push(performance.now());
+        // 64 tokens alone, then the long prompt arrives; stop 64 tokens after its first token.
+        if (ticks.length === 64 && !prefill) {
+          const from = performance.now();
+          prefill = { from, to: Infinity };
+          generate(engine, 'arriving', promptTokens(LONG_CONTEXT_TOKENS, variant + 2), 1, () => (prefill!.to = performance.now())).catch(() => {});
+        }
+      });
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const done = prefill as { from: number; to: number } | null;
+        if (done && done.to !== Infinity && ticks.at(-1)! > done.to + 1000) break;
+      }
+      const gaps = ticks.slice(1).map((t, i) => ({ at: t, gap: t - ticks[i]! }));
+      const window = prefill as unknown as { from: number; to: number };
+      const alone = gaps.filter((g) => g.at < window.from).map((g) => g.gap);
+      const during = gaps.filter((g) => g.at > window.from && g.at <= window.to + 100).map((g) => g.gap);
+      stream.catch(() => {}); // the engine closes with it still running: it ends CANCELLED
+      return { ...single, itlAloneP99: p99(alone.slice(8)), itlDuringPrefillP99: p99(during) };
+    },
+    LONG_CONTEXT_TOKENS + DECODE_TOKENS + 64,
+  );
 }

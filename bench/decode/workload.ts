@@ -4,6 +4,8 @@
 export const LONG_PROMPT_TOKENS = 512;
 /** Tokens generated after the long prompt: the batch-1 decode measurement. */
 export const DECODE_TOKENS = 64;
+/** The long-context measurement's prompt: decode speed at this much context, and its prefill beside a running stream. */
+export const LONG_CONTEXT_TOKENS = 4096;
 /** The concurrent-streams measurement: each request's prompt and output length. */
 export const STREAM_PROMPT_TOKENS = 32;
 export const STREAM_TOKENS = 32;
