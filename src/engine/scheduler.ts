@@ -157,15 +157,17 @@ export class Scheduler {
   }
 
   /**
-   * Lets the KV buffers shrink to what they hold: the live sequences and, with prefix caching,
-   * the cached prefixes (else a cached prefix beyond the live sequences is forgotten).
+   * Lets the KV buffers shrink to what they hold: the live sequences and, with prefix caching
+   * on the native runtime, the cached prefixes. onnxruntime-node copies the whole cache on every
+   * run (kv-cache.ts), so there a cached prefix beyond the live sequences is forgotten rather
+   * than kept at the cost of every step.
    */
   private fitCache(): void {
     const kv = this.runner.kv;
     if (!kv) return;
     let longest = 0;
     for (const state of this.running) for (const seq of state.sequences) longest = Math.max(longest, seq.cached);
-    if (this.options.prefixCache) for (const content of this.slotContent) longest = Math.max(longest, content.length);
+    if (this.options.prefixCache && this.runner.runtime === 'native') for (const content of this.slotContent) longest = Math.max(longest, content.length);
     if (!kv.shrinkTo(longest)) return;
     for (const content of this.slotContent) if (content.length > kv.capacity) content.length = kv.capacity;
   }
@@ -474,12 +476,14 @@ export class Scheduler {
 
   /**
    * Where `span` padding positions of a free slot go: just past its cached prefix while the KV
-   * cache can hold them there, growing if need be (the prefix stays usable), else from 0 (the
-   * prefix is forgotten).
+   * cache can hold them there (the prefix stays usable; on the native runtime the cache may
+   * grow for it, see fitCache), else from 0 (the prefix is forgotten).
    */
   private paddingStart(slot: number, span: number): number {
     const content = this.slotContent[slot];
-    if (content.length + span <= (this.runner.kv?.shape.maxLength ?? 0)) return content.length;
+    const kv = this.runner.kv;
+    const room = !kv ? 0 : this.runner.runtime === 'native' ? kv.shape.maxLength : kv.capacity;
+    if (content.length + span <= room) return content.length;
     content.length = 0;
     return 0;
   }

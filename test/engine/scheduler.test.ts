@@ -78,28 +78,30 @@ test('a prefix-cache hit gives the same tokens as a miss', async () => {
   await Promise.all([cached.close(), plain.close()]);
 });
 
-test('the prefix cache keeps a prefix per slot: a miss takes an empty slot, else the least recently used, and decode steps around a cached slot leave it intact', async () => {
-  const cached = await loadTiny({ maxBatchSize: 3, enablePrefixCache: true });
-  const plain = await loadTiny({ maxBatchSize: 3 });
-  const cachedTokens = (run: Collected) => {
-    const usage = run.events.at(-1)!;
-    return usage.type === 'usage' ? usage.usage.cachedTokens : -1;
-  };
-  const prefixA = randomTokens(90, 24);
-  const prefixB = randomTokens(91, 24);
-  await collect(cached.generate(greedyRequest('a', prefixA, 3)));
-  await collect(cached.generate(greedyRequest('b', prefixB, 3))); // an empty slot: A's prefix stays
-  // Two long runs at once: one takes the last empty slot, the other A's (the least recently
-  // released), so B's slot sits free inside the window of every decode step between them.
-  await Promise.all(['c', 'd'].map((id, i) => collect(cached.generate(greedyRequest(id, randomTokens(92 + i, 10), 30)))));
-  const again = [...prefixB, ...randomTokens(94, 5)];
-  const hit = await collect(cached.generate(greedyRequest('b2', again, 8)));
-  assert.ok(cachedTokens(hit) >= prefixB.length, `B's prefix came from the cache: ${cachedTokens(hit)} tokens`);
-  assert.equal(hit.tokens, (await collect(plain.generate(greedyRequest('b2', again, 8)))).tokens, 'and it was intact');
-  const evicted = await collect(cached.generate(greedyRequest('a2', [...prefixA, 7], 2)));
-  assert.is(cachedTokens(evicted), 0, "A's slot went to a newer request");
-  await Promise.all([cached.close(), plain.close()]);
-});
+for (const runtime of ['native', 'onnxruntime-node'] as const) {
+  test(`the prefix cache keeps a prefix per slot (${runtime}): a miss takes an empty slot, else the least recently used, and decode steps around a cached slot leave it intact`, async () => {
+    const cached = await loadTiny({ maxBatchSize: 3, enablePrefixCache: true, runtime });
+    const plain = await loadTiny({ maxBatchSize: 3 });
+    const cachedTokens = (run: Collected) => {
+      const usage = run.events.at(-1)!;
+      return usage.type === 'usage' ? usage.usage.cachedTokens : -1;
+    };
+    const prefixA = randomTokens(90, 24);
+    const prefixB = randomTokens(91, 24);
+    await collect(cached.generate(greedyRequest('a', prefixA, 3)));
+    await collect(cached.generate(greedyRequest('b', prefixB, 3))); // an empty slot: A's prefix stays
+    // Two long runs at once: one takes the last empty slot, the other A's (the least recently
+    // released), so B's slot sits free inside the window of every decode step between them.
+    await Promise.all(['c', 'd'].map((id, i) => collect(cached.generate(greedyRequest(id, randomTokens(92 + i, 10), 30)))));
+    const again = [...prefixB, ...randomTokens(94, 5)];
+    const hit = await collect(cached.generate(greedyRequest('b2', again, 8)));
+    assert.ok(cachedTokens(hit) >= prefixB.length, `B's prefix came from the cache: ${cachedTokens(hit)} tokens`);
+    assert.equal(hit.tokens, (await collect(plain.generate(greedyRequest('b2', again, 8)))).tokens, 'and it was intact');
+    const evicted = await collect(cached.generate(greedyRequest('a2', [...prefixA, 7], 2)));
+    assert.is(cachedTokens(evicted), 0, "A's slot went to a newer request");
+    await Promise.all([cached.close(), plain.close()]);
+  });
+}
 
 test('a short shared opening (a chat template\'s) does not evict a cached prompt: its positions are copied to a free slot, and the tokens stay right', async () => {
   const cached = await loadTiny({ maxBatchSize: 3, enablePrefixCache: true });
