@@ -119,12 +119,14 @@ export function createMetrics(): Metrics {
   const generationTokens = tally(['xllm_generation_tokens_total', 'vllm:generation_tokens_total'], 'Tokens generated');
   const prefixQueries = tally(['vllm:prefix_cache_queries_total'], 'Prompt tokens looked up in the prefix cache');
   const prefixHits = tally(['vllm:prefix_cache_hits_total'], 'Prompt tokens found in the prefix cache');
+  const forwardFailures = tally(['xllm_forward_failures_total'], 'Forward passes that failed (their requests retried alone, or failed)');
 
   return {
     registry,
     observer: {
       onFirstToken: (_id, seconds) => ttft(seconds),
       onInterToken: (_id, seconds) => itl(seconds),
+      onForwardFailed: () => forwardFailures(1),
       onFinished: (_id, info) => {
         e2e(info.seconds);
         promptTokens(info.promptTokens);

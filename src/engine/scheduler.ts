@@ -134,6 +134,7 @@ export class Scheduler {
     try {
       await run();
     } catch (error) {
+      this.options.observer?.onForwardFailed?.({ requests: members.length });
       if (!alone || members.length === 1) {
         const failure = new EngineError('INTERNAL', `inference failed: ${(error as Error).message}`);
         for (const state of members) if (state.phase !== Phase.Done) this.fail(state, failure);
@@ -316,7 +317,13 @@ export class Scheduler {
       s.promptTokens.length <= budget &&
       s.logitsWanted.size === 0;
     if (!plain(first)) return null;
-    const blocked = (slot: number) => this.owner[slot] !== null && !plain(this.owner[slot]);
+    // The window may not cross a running request, nor a free slot holding a cached prefix:
+    // GroupQueryAttention takes no past context in a batch of several multi-token rows, so
+    // its padding row could only start from 0 and would overwrite that prefix.
+    const blocked = (slot: number) => {
+      const owner = this.owner[slot];
+      return owner !== null ? !plain(owner) : this.options.prefixCache && this.slotContent[slot].length > 0;
+    };
     let lo = first.sequences[0].slot;
     let hi = lo;
     while (lo > 0 && !blocked(lo - 1)) lo--;
@@ -344,10 +351,9 @@ export class Scheduler {
     const positions = new Array<number>(rows * length);
     const totals = new Array<number>(rows).fill(1);
     for (let r = 0; r < rows; r++) {
-      // A free slot's padding row goes past its cached prefix, which stays usable.
-      const start = this.owner[first + r] === null ? this.paddingStart(first + r, length) : 0;
-      for (let i = 0; i < length; i++) positions[r * length + i] = start + i;
-      if (start > 0) totals[r] = start + length;
+      // A free slot in the window is empty (prefillCompanions keeps cached prefixes out).
+      if (this.owner[first + r] === null) this.slotContent[first + r].length = 0;
+      for (let i = 0; i < length; i++) positions[r * length + i] = i;
     }
     const logitsAt: number[] = [];
     for (const state of group) {
@@ -468,22 +474,22 @@ export class Scheduler {
     const owner = this.owner[slot];
     const seq = owner?.phase === Phase.Prefill ? owner.sequences[0] : undefined;
     if (seq && seq.slot === slot) return seq.cached;
-    if (!owner) return this.paddingStart(slot, 1);
+    if (!owner) return this.paddingStart(slot);
     // A finished sequence's KV is no longer valid for the prefix cache either.
     for (const s of owner.sequences) if (s.slot === slot) s.cached = 0;
     return 0;
   }
 
   /**
-   * Where `span` padding positions of a free slot go: just past its cached prefix while the KV
-   * cache can hold them there (the prefix stays usable; on the native runtime the cache may
-   * grow for it, see fitCache), else from 0 (the prefix is forgotten).
+   * Where a free slot's dummy decode token goes: just past its cached prefix while the KV cache
+   * has room there (the prefix stays usable; on the native runtime the cache may grow for it,
+   * see fitCache), else position 0 (the prefix is forgotten).
    */
-  private paddingStart(slot: number, span: number): number {
+  private paddingStart(slot: number): number {
     const content = this.slotContent[slot];
     const kv = this.runner.kv;
     const room = !kv ? 0 : this.runner.runtime === 'native' ? kv.shape.maxLength : kv.capacity;
-    if (content.length + span <= room) return content.length;
+    if (content.length < room) return content.length;
     content.length = 0;
     return 0;
   }

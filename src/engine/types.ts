@@ -39,6 +39,8 @@ export interface EngineObserver {
   onFinished?(requestId: string, info: { seconds: number; promptTokens: number; completionTokens: number; cachedTokens: number }): void;
   /** One forward pass: `tokens` prompt tokens prefilled or rows decoded, `seconds` inside the model. */
   onForward?(info: { kind: 'prefill' | 'decode'; tokens: number; seconds: number }): void;
+  /** A forward pass failed; its `requests` are retried alone when there are several, else fail. */
+  onForwardFailed?(info: { requests: number }): void;
 }
 
 export interface BeamParams {

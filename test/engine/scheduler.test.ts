@@ -80,7 +80,8 @@ test('a prefix-cache hit gives the same tokens as a miss', async () => {
 
 for (const runtime of ['native', 'onnxruntime-node'] as const) {
   test(`the prefix cache keeps a prefix per slot (${runtime}): a miss takes an empty slot, else the least recently used, and decode steps around a cached slot leave it intact`, async () => {
-    const cached = await loadTiny({ maxBatchSize: 3, enablePrefixCache: true, runtime });
+    let failedPasses = 0;
+    const cached = await loadTiny({ maxBatchSize: 3, enablePrefixCache: true, runtime, observer: { onForwardFailed: () => failedPasses++ } });
     const plain = await loadTiny({ maxBatchSize: 3 });
     const cachedTokens = (run: Collected) => {
       const usage = run.events.at(-1)!;
@@ -99,6 +100,7 @@ for (const runtime of ['native', 'onnxruntime-node'] as const) {
     assert.equal(hit.tokens, (await collect(plain.generate(greedyRequest('b2', again, 8)))).tokens, 'and it was intact');
     const evicted = await collect(cached.generate(greedyRequest('a2', [...prefixA, 7], 2)));
     assert.is(cachedTokens(evicted), 0, "A's slot went to a newer request");
+    assert.is(failedPasses, 0, 'no forward pass failed and was retried on the way');
     await Promise.all([cached.close(), plain.close()]);
   });
 }
