@@ -36,6 +36,15 @@ export function namedEvent(name: string, chunk: unknown): Uint8Array {
 
 const OPENAI: SseProtocol = { event: dataEvent, done: doneEvent, error: (error) => dataEvent(errorBody(error)) };
 
+/** Streams of typed events (Anthropic's, OpenAI Responses'): each named by its `type`, no end marker. */
+export function typedEventProtocol(errorEvent: (error: ApiError) => object): SseProtocol {
+  return {
+    event: (chunk) => namedEvent((chunk as { type: string }).type, chunk),
+    done: null,
+    error: (error) => namedEvent('error', errorEvent(error)),
+  };
+}
+
 /**
  * Waits for the first chunk, so an error before it throws and becomes a plain JSON error with
  * its real status; then returns the `text/event-stream` response. A later error is sent as

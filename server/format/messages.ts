@@ -5,7 +5,7 @@
 import type { ChatChoiceOut, ChatUsageOut } from './chat.ts';
 import type { ResponseWire } from '../generation/serve.ts';
 import type { OpenAiResponse } from '../generation/respond.ts';
-import { namedEvent } from '../sse.ts';
+import { typedEventProtocol } from '../sse.ts';
 import type { ApiError } from '../errors.ts';
 
 /** Anthropic's stop_reason and stop_sequence for a chat choice's finish_reason and stop string. */
@@ -93,10 +93,6 @@ export function messagesWire(meta: { id: string; model: string }, inputTokens: n
       yield { type: 'message_stop' };
     },
 
-    sse: {
-      event: (chunk) => namedEvent((chunk as { type: string }).type, chunk),
-      done: null,
-      error: (error) => namedEvent('error', anthropicErrorBody(error)),
-    },
+    sse: typedEventProtocol(anthropicErrorBody),
   };
 }

@@ -6,7 +6,7 @@
 import type { ChatChoiceOut, ChatUsageOut } from './chat.ts';
 import type { ResponseWire } from '../generation/serve.ts';
 import type { OpenAiResponse } from '../generation/respond.ts';
-import { namedEvent } from '../sse.ts';
+import { typedEventProtocol } from '../sse.ts';
 import { errorBody } from '../errors.ts';
 import type { ResponsesRequest } from '../protocol/responses.ts';
 
@@ -165,11 +165,7 @@ export function responsesWire(meta: { id: string; model: string; created: number
       yield event(final.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
     },
 
-    sse: {
-      event: (chunk) => namedEvent((chunk as { type: string }).type, chunk),
-      done: null,
-      // OpenAI's error event: the error's fields at the top level, beside its type.
-      error: (error) => namedEvent('error', { ...errorBody(error).error, type: 'error' }),
-    },
+    // OpenAI's error event: the error's fields at the top level, beside its type.
+    sse: typedEventProtocol((error) => ({ ...errorBody(error).error, type: 'error' })),
   };
 }

@@ -9,7 +9,7 @@ import {
   type SamplingParams,
   type ToolCallSyntax,
 } from '../../src/index.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, fromZodError, renameParam } from '../errors.ts';
 import { bool, intAtLeast, intBetween, orNull } from './fields.ts';
 import { checkBeamCandidates, checkGeneration, generationFields, toGenerationRequest } from './generation.ts';
 
@@ -102,6 +102,16 @@ export const chatRequestSchema = z
   });
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+/**
+ * Another API's request mapped onto chat fields, checked by the chat schema like any chat
+ * request; an error names the field as that API calls it (`rename`).
+ */
+export function parseAsChat(chat: object, rename: (param: string) => string): ChatRequest {
+  const parsed = chatRequestSchema.safeParse(chat);
+  if (!parsed.success) throw renameParam(fromZodError(parsed.error), rename);
+  return parsed.data;
+}
 
 /** How the server's model family writes tool calls (undefined: it has no format), and whether tool_choice "auto" is on. */
 export interface ToolSettings {

@@ -2,9 +2,9 @@
 // checked with Anthropic's field names, then mapped onto a chat request, so that sampling,
 // tools, images and the prompt go through the one chat path and its checks.
 import { z } from 'zod';
-import { ApiError, fromZodError, renameParam } from '../errors.ts';
+import { ApiError, renameParam } from '../errors.ts';
 import { between, bool, intAtLeast, requiredString } from './fields.ts';
-import { chatRequestSchema, type ChatMessage, type ChatRequest } from './chat.ts';
+import { parseAsChat, type ChatMessage, type ChatRequest } from './chat.ts';
 
 /** Prompt-caching hints: the prefix cache caches every prompt anyway, so they are taken as met. */
 const cacheControl = z.strictObject({ type: z.literal('ephemeral', { error: 'cache_control.type must be ephemeral' }), ttl: z.enum(['5m', '1h']).nullish() }).nullish();
@@ -164,7 +164,5 @@ export function toChatRequest(body: MessagesRequest): ChatRequest {
       choice == null ? undefined : choice.type === 'any' ? 'required' : choice.type === 'tool' ? { type: 'function', function: { name: choice.name } } : choice.type,
     parallel_tool_calls: choice && 'disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use ? false : undefined,
   };
-  const parsed = chatRequestSchema.safeParse(chat);
-  if (!parsed.success) throw inAnthropicTerms(fromZodError(parsed.error));
-  return parsed.data;
+  return parseAsChat(chat, anthropicParam);
 }

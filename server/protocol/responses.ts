@@ -2,9 +2,9 @@
 // its own field names, then mapped onto a chat request, so that sampling, tools, structured
 // output and images go through the one chat path and its checks.
 import { z } from 'zod';
-import { ApiError, fromZodError, renameParam } from '../errors.ts';
+import { ApiError, renameParam } from '../errors.ts';
 import { between, bool, intAtLeast } from './fields.ts';
-import { chatRequestSchema, type ChatMessage, type ChatRequest } from './chat.ts';
+import { parseAsChat, type ChatMessage, type ChatRequest } from './chat.ts';
 
 const inputText = z.strictObject({ type: z.literal('input_text'), text: z.string({ error: 'text must be a string' }) });
 const outputText = z.strictObject({ type: z.literal('output_text'), text: z.string({ error: 'text must be a string' }), annotations: z.array(z.unknown()).nullish() });
@@ -15,28 +15,27 @@ const inputImage = z.strictObject({
 });
 const part = z.discriminatedUnion('type', [inputText, outputText, inputImage], { error: 'content parts are input_text, input_image or output_text' });
 
+/** Fields an item carries when echoed back from an earlier response's output. */
+const echoed = { id: z.string().nullish(), status: z.string().nullish() };
+
 const messageItem = z.strictObject({
   type: z.literal('message').nullish(),
   role: z.enum(['user', 'assistant', 'system', 'developer'], { error: 'role must be user, assistant, system or developer' }),
   content: z.union([z.string(), z.array(part)], { error: 'content must be a string or an array of parts' }),
-  // Echoed back from an earlier response's output.
-  id: z.string().nullish(),
-  status: z.string().nullish(),
+  ...echoed,
 });
 const functionCallItem = z.strictObject({
   type: z.literal('function_call'),
   call_id: z.string({ error: 'call_id must be a string' }),
   name: z.string({ error: 'name must be a string' }),
   arguments: z.string({ error: 'arguments must be a JSON string' }),
-  id: z.string().nullish(),
-  status: z.string().nullish(),
+  ...echoed,
 });
 const functionOutputItem = z.strictObject({
   type: z.literal('function_call_output'),
   call_id: z.string({ error: 'call_id must be a string' }),
   output: z.string({ error: 'output must be a string' }),
-  id: z.string().nullish(),
-  status: z.string().nullish(),
+  ...echoed,
 });
 const item = z.union([messageItem, functionCallItem, functionOutputItem], { error: 'input items are messages, function_call or function_call_output' });
 
@@ -146,7 +145,5 @@ export function toChatRequest(body: ResponsesRequest): ChatRequest {
     response_format:
       fmt == null || fmt.type !== 'json_schema' ? fmt : { type: 'json_schema', json_schema: { name: fmt.name, schema: fmt.schema, description: fmt.description, strict: fmt.strict } },
   };
-  const parsed = chatRequestSchema.safeParse(chat);
-  if (!parsed.success) throw inResponsesTerms(fromZodError(parsed.error));
-  return parsed.data;
+  return parseAsChat(chat, responsesParam);
 }

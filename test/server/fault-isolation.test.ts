@@ -9,7 +9,8 @@ const url = (path: string) => `${server.url}${path}`;
 type Json = Record<string, any>;
 
 test.before(async () => {
-  server = await startServer();
+  // --task rerank keeps every generation route and adds /v1/rerank to poison too.
+  server = await startServer({ task: 'rerank' });
 });
 test.after(() => server.close());
 
@@ -38,6 +39,9 @@ const poisoned: Array<{ path: string; body: unknown; param: string | null }> = [
   { path: '/v1/sample', body: { model: MODEL, prompt: 'a <x>', selector: { type: 'literal', value: '<x>' }, logprobs: 50 }, param: 'logprobs' },
   { path: '/v1/completions', body: '{"model": "', param: null },
   { path: '/v1/responses', body: { model: MODEL, input: 'hi', temperature: 5, stream: true }, param: 'temperature' },
+  { path: '/v1/rerank', body: { model: MODEL, query: 'q', documents: [] }, param: 'documents' },
+  { path: '/v1/rerank', body: { model: MODEL, query: 'q', documents: ['a'], top_n: 0 }, param: 'top_n' },
+  { path: '/v1/rerank', body: { model: MODEL, query: 'q', documents: ['x'.repeat(3 * 2 ** 20)] }, param: 'documents[0]' },
   { path: '/v1/responses', body: { model: MODEL, input: 'hi', store: true }, param: 'store' },
   // Anthropic's route answers in Anthropic's error shape, naming the field in the message.
   { path: '/v1/messages', body: { ...messages, temperature: 3 }, param: 'temperature' },
