@@ -107,7 +107,9 @@ export function beamStepReference(beams: RefBeam[], k: number, width: number, eo
     const { ids, logprobs } = topN(beam.row!, k);
     ids.forEach((token, j) => {
       if (logprobs[j] === -Infinity) return;
-      const score = beam.score + logprobs[j];
+      // The sampler's logprobs are float32: rounded so, one logprob summed in two orders (rows
+      // [1, 2] and [1, 0] differ in float64's last bit) ties as it does there.
+      const score = beam.score + f(logprobs[j]);
       pool.push({ parent, token, score, finished: eos.includes(token), key: key(score, beam.length + 1) });
     });
   });
