@@ -39,7 +39,7 @@ const feeds: Record<string, ort.Tensor> = {
 for (const names of [manifest.inputs.pastKeys, manifest.inputs.pastValues]) {
   for (const name of names) feeds[name] = new ort.Tensor('float32', new Float32Array(manifest.numKeyValueHeads * capacity * manifest.headDim), [1, manifest.numKeyValueHeads, capacity, manifest.headDim]);
 }
-const logits = (await session.run(feeds))[manifest.outputs.logits]!;
+const logits = (await session.run(feeds))[manifest.outputs.logits!]!;
 const values = logits.data as Float32Array;
 const finite = values.every(Number.isFinite);
 console.log(`prefill logits ${JSON.stringify(logits.dims)}, all finite: ${finite}`);

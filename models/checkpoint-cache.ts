@@ -12,10 +12,20 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { join, resolve } from 'node:path';
 import { MANIFEST_FILE } from '../src/model/manifest.ts';
 import { cacheDir } from './cache-dir.ts';
-import { CONVERTER_REVISION, convertCheckpoint } from './convert.ts';
+import { CONVERTER_REVISION, convertCheckpoint, type ConvertTask } from './convert.ts';
 import type { WeightDtype } from './decoder/weights.ts';
 
-const KEYED_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'model.safetensors.index.json'];
+const KEYED_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'preprocessor_config.json',
+  'model.safetensors.index.json',
+  // sentence-transformers' module list and the usual place of its pooling config (embeddings).
+  'modules.json',
+  '1_Pooling/config.json',
+];
 
 /** A directory the engine loads as it is (converted: it has xllm.json). */
 export function isConvertedModel(dir: string): boolean {
@@ -43,9 +53,9 @@ function safetensorsHeader(path: string): Buffer {
   }
 }
 
-export function conversionKey(dir: string, dtype: WeightDtype): string {
+export function conversionKey(dir: string, dtype: WeightDtype, task: ConvertTask = 'generate'): string {
   const hash = createHash('sha256');
-  hash.update(`xllm-ts converter ${CONVERTER_REVISION}; engine layout; ${dtype}\n`);
+  hash.update(`xllm-ts converter ${CONVERTER_REVISION}; engine layout; ${dtype}${task === 'generate' ? '' : `; ${task}`}\n`);
   for (const name of KEYED_FILES) {
     const path = join(dir, name);
     if (existsSync(path)) hash.update(`${name}\n`).update(readFileSync(path));
@@ -65,12 +75,12 @@ export interface CachedConversion {
   reused: boolean;
 }
 
-/** The conversion of checkpoint `from` with `dtype`, made now unless the cache has it. */
-export function convertedCheckpoint(from: string, dtype: WeightDtype, onProgress?: (done: number, total: number) => void): CachedConversion {
+/** The conversion of checkpoint `from` with `dtype` (for `task`), made now unless the cache has it. */
+export function convertedCheckpoint(from: string, dtype: WeightDtype, onProgress?: (done: number, total: number) => void, task: ConvertTask = 'generate'): CachedConversion {
   const source = resolve(from);
-  const dir = join(cacheDir(), 'converted', `${conversionKey(source, dtype)}-${dtype}`);
+  const dir = join(cacheDir(), 'converted', `${conversionKey(source, dtype, task)}-${dtype}${task === 'embed' ? '-embed' : ''}`);
   if (isConvertedModel(dir)) return { dir, reused: true };
   // convertCheckpoint writes a temporary sibling and renames it into place: never half a model.
-  convertCheckpoint({ from: source, to: dir, dtype, layout: 'engine', onProgress });
+  convertCheckpoint({ from: source, to: dir, dtype, layout: 'engine', task, onProgress });
   return { dir, reused: false };
 }

@@ -6,16 +6,19 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { MANIFEST_FILE } from '../src/model/manifest.ts';
 import { readConfigJson } from './decoder/config.ts';
 import type { WeightDtype } from './decoder/weights.ts';
-import { familyOf, type Layout } from './families/index.ts';
+import { familyOf, type ConvertTask, type Layout } from './families/index.ts';
 import { SafetensorsCheckpoint } from './safetensors/reader.ts';
+import { sentenceTransformersPooling } from './sentence-transformers.ts';
 
-export type { Layout } from './families/index.ts';
+export type { ConvertTask, Layout } from './families/index.ts';
 
 export interface ConvertOptions {
   from: string;
   to: string;
   dtype: WeightDtype;
   layout: Layout;
+  /** 'embed': the graph outputs the final hidden states for embeddings (default 'generate'). */
+  task?: ConvertTask;
   /** Checkpoint bytes converted so far, of the total, after each tensor. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -52,17 +55,22 @@ function generationConfig(from: string, config: Record<string, unknown>): string
 
 function writeModel(options: ConvertOptions, tmp: string): void {
   const { from, dtype, layout } = options;
+  const task = options.task ?? 'generate';
   checkInputDir(from);
   const raw = readConfigJson(from);
   const family = familyOf(raw);
-  const ckpt = SafetensorsCheckpoint.open(from, family.tensorAliases);
+  const embedding = task === 'embed' ? sentenceTransformersPooling(from) : undefined;
+  // Embedding checkpoints (Qwen3-Embedding) are often saved from the base model, without the
+  // `model.` prefix (and without lm_head, which an embedding graph does not use).
+  const aliases = [...(family.tensorAliases ?? []), ...(task === 'embed' ? ([['model.', '']] as const) : [])];
+  const ckpt = SafetensorsCheckpoint.open(from, aliases);
   if (options.onProgress) {
     const total = ckpt.totalBytes;
     let done = 0;
     ckpt.onFirstRead = (bytes) => options.onProgress!((done += bytes), total);
   }
   try {
-    const written = family.convert({ dir: tmp, ckpt, raw, dtype, layout });
+    const written = family.convert({ dir: tmp, ckpt, raw, dtype, layout, task, ...(embedding ? { embedding } : {}) });
     if (written) writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(written, null, 2) + '\n');
   } finally {
     ckpt.close();

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from './cache-dir.ts';
-import { CONVERTER_REVISION, convertCheckpoint, type Layout } from './convert.ts';
+import { CONVERTER_REVISION, convertCheckpoint, type ConvertTask, type Layout } from './convert.ts';
 import { writeRandomCheckpoint, type DecoderShape } from './random-checkpoint.ts';
 import { writeRandomVlCheckpoint, type Qwen25VlShape } from './random-vl-checkpoint.ts';
 import type { WeightDtype } from './decoder/weights.ts';
@@ -99,7 +99,8 @@ export const BUILTIN_SHAPES = {
 } satisfies Record<string, DecoderShape | Qwen25VlShape>;
 
 export type BuiltinModel = keyof typeof BUILTIN_SHAPES;
-export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum';
+/** Weights of the engine graph; `optimum`: the transformers.js export; `embed`: graphs converted for embeddings (fp32). */
+export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum' | 'embed' | 'optimum-embed';
 
 /** The default served model: tiny, engine layout, fp32 (its directory name is the model id). */
 export const DEFAULT_MODEL_DIR = join(MODELS_OUT, 'qwen2-tiny');
@@ -149,18 +150,19 @@ export function ensureModel(name: BuiltinModel = 'tiny', variant: ModelVariant =
   if (isCurrentConversion(dir)) return dir;
   rmSync(dir, { recursive: true, force: true });
   const from = ensureCheckpoint(name);
-  const layout: Layout = variant === 'optimum' ? 'optimum' : 'engine';
-  const dtype: WeightDtype = variant === 'optimum' ? 'fp32' : variant;
+  const layout: Layout = variant.startsWith('optimum') ? 'optimum' : 'engine';
+  const task: ConvertTask = variant.endsWith('embed') ? 'embed' : 'generate';
+  const dtype: WeightDtype = variant === 'fp16' || variant === 'int4' ? variant : 'fp32';
   publish(dir, (tmp) => {
-    convertCheckpoint({ from, to: tmp, dtype, layout });
+    convertCheckpoint({ from, to: tmp, dtype, layout, task });
     writeFileSync(join(tmp, REVISION_FILE), `${CONVERTER_REVISION}\n`);
   });
   return dir;
 }
 
 const VARIANTS: Record<BuiltinModel, ModelVariant[]> = {
-  tiny: ['fp32', 'fp16', 'int4', 'optimum'],
-  'bench-0.5b': ['fp32', 'int4', 'optimum'],
+  tiny: ['fp32', 'fp16', 'int4', 'optimum', 'embed', 'optimum-embed'],
+  'bench-0.5b': ['fp32', 'int4', 'optimum', 'embed', 'optimum-embed'],
   'tiny-vl': ['fp32'],
   'qwen3-tiny': ['fp32', 'int4'],
   'llama-tiny': ['fp32', 'int4'],

@@ -13,6 +13,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { apiKeyAuth } from './middleware/auth.ts';
 import { chatCompletions } from './routes/chat.ts';
 import { completions } from './routes/completions.ts';
+import { embeddings } from './routes/embeddings.ts';
 import { messages } from './routes/messages.ts';
 import { responses } from './routes/responses.ts';
 import { rerank } from './routes/rerank.ts';
@@ -37,6 +38,7 @@ const knownPaths = new Set([
   '/v1/completions',
   '/v1/messages',
   '/v1/responses',
+  '/v1/embeddings',
   '/v1/rerank',
   '/rerank',
   '/v2/rerank',
@@ -103,12 +105,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/v1/models', (c) =>
     c.json({ object: 'list', data: deps.modelNames.map((id) => ({ id, object: 'model', created, owned_by: 'xllm' })) }),
   );
-  app.post('/v1/chat/completions', withEngine, chatCompletions);
-  app.post('/v1/completions', withEngine, completions);
-  app.post('/v1/messages', withEngine, messages);
-  app.post('/v1/responses', withEngine, responses);
+  // An embedding model (--task embed) has no logits: the generating routes refuse at once.
+  const generates: MiddlewareHandler<AppEnv> = async (_c, next) => {
+    if (deps.config.task === 'embed') throw new ApiError(400, 'INVALID_ARGUMENT', 'this server serves embeddings (--task embed): it does not generate; use /v1/embeddings', 'model');
+    await next();
+  };
+  app.post('/v1/chat/completions', withEngine, generates, chatCompletions);
+  app.post('/v1/completions', withEngine, generates, completions);
+  app.post('/v1/messages', withEngine, generates, messages);
+  app.post('/v1/responses', withEngine, generates, responses);
+  app.post('/v1/embeddings', withEngine, embeddings);
   for (const path of ['/v1/rerank', '/rerank', '/v2/rerank']) app.post(path, withEngine, rerank);
-  app.post('/v1/sample', withEngine, sample);
+  app.post('/v1/sample', withEngine, generates, sample);
   app.post('/tokenize', withEngine, tokenize);
   app.post('/detokenize', withEngine, detokenize);
   app.post('/sleep', withEngine, sleep);

@@ -18,8 +18,13 @@ export interface ServerConfig {
   /** Weight type when a Hugging Face checkpoint is converted at start-up. */
   dtype: 'auto' | 'int4' | 'fp16' | 'fp32';
   backend: 'llm' | 'vlm';
-  /** What the model is served for besides generation: 'rerank' opens /v1/rerank (a Qwen3-Reranker-style model). */
-  task: 'generate' | 'rerank';
+  /**
+   * What the model is served for: 'rerank' also opens /v1/rerank (a Qwen3-Reranker-style
+   * model); 'embed' serves /v1/embeddings only, from a graph converted for embeddings.
+   */
+  task: 'generate' | 'rerank' | 'embed';
+  /** --task embed: how hidden states are pooled (default: the model's, from its sentence-transformers config). */
+  pooling?: 'last' | 'mean';
   host: string;
   port: number;
   device: Device;
@@ -99,7 +104,13 @@ const flags: Record<string, FlagSpec> = {
     help: 'weights of a converted Hugging Face checkpoint: auto (int4) | int4 | fp16 | fp32 (vLLM spellings half, float16, float, float32 too)',
   },
   backend: { key: 'backend', kind: 'string', values: ['llm', 'vlm'], help: 'llm | vlm (default llm)' },
-  task: { key: 'task', kind: 'string', values: ['generate', 'rerank'], help: 'generate | rerank: also serve /v1/rerank with a Qwen3-Reranker-style model (default generate)' },
+  task: {
+    key: 'task',
+    kind: 'string',
+    values: ['generate', 'rerank', 'embed'],
+    help: 'generate | rerank: also serve /v1/rerank with a Qwen3-Reranker-style model | embed: serve /v1/embeddings (default generate)',
+  },
+  pooling: { key: 'pooling', kind: 'string', values: ['last', 'mean'], help: "--task embed: last | mean (default: the model's sentence-transformers pooling, else last)" },
   host: { key: 'host', kind: 'string', help: 'listen address (default 127.0.0.1)' },
   port: { key: 'port', kind: 'int', min: 0, help: 'listen port (default 9977, 0 = any free port)' },
   device: { key: 'device', kind: 'string', values: ['auto', 'cpu', 'cuda', 'webgpu'], help: 'auto | cpu | cuda | webgpu' },

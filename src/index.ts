@@ -10,6 +10,10 @@ export { EngineError, type EngineErrorCode } from './engine/errors.ts';
 export type {
   BeamParams,
   Device,
+  EmbeddingInfo,
+  EmbeddingPooling,
+  EmbedRequest,
+  EmbedResult,
   EngineObserver,
   EngineOptions,
   EngineStats,

@@ -2,7 +2,8 @@
 // GroupQueryAttention over a KV cache that past and present share (updated in place), fed the
 // packed q/k/v projection (Qwen3: q and k normalized per head first) and rotating q and k
 // itself from position_ids, simplified layer norms, and logits only for the flattened token
-// positions listed in logits_indices.
+// positions listed in logits_indices. A graph converted for embeddings (--task embed) ends at
+// the final norm instead: its output is those rows' hidden states, and it has no lm_head.
 import type { ModelManifest } from '../../src/model/manifest.ts';
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { DataType, attr } from '../onnx/graph.ts';
@@ -13,6 +14,9 @@ import type { WeightEmitter } from './weights.ts';
 const MS = 'com.microsoft';
 
 export type EngineIo = Pick<ModelManifest, 'inputs' | 'outputs'>;
+
+/** What the graph outputs for the rows of logits_indices: logits, or the final hidden states (embeddings). */
+export type GraphOutput = 'logits' | 'hidden_states';
 
 /** Rotates q or k [batch, seq, heads · headDim] by the token positions. */
 export type Rotate = (t: string, heads: number, name: string) => string;
@@ -42,7 +46,7 @@ export const QWEN2_VARIANT: EngineGraphVariant = {
   },
 };
 
-export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderConfig, variant: EngineGraphVariant = QWEN2_VARIANT): EngineIo {
+export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderConfig, variant: EngineGraphVariant = QWEN2_VARIANT, output: GraphOutput = 'logits'): EngineIo {
   const kvDims = () => ['batch', c.numKeyValueHeads, 'cache_len', c.headDim];
   const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'seq']);
   const { input: positionIds, rotary } = variant.positions(g, c);
@@ -147,16 +151,17 @@ export function buildEngineGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderCo
   const flat = g.op('Reshape', [hidden, g.int64s('shape.tokens', [-1, c.hiddenSize])], { name: 'flatten_tokens' });
   const picked = g.op('Gather', [flat, logitsIndices], { name: 'pick_logits_rows', attrs: { axis: attr.int(0) } });
   const gamma = w.vector('model.norm.weight', c.hiddenSize);
-  const normed = g.op('SimplifiedLayerNormalization', [picked, gamma], { name: 'model.norm', attrs: { axis: attr.int(-1), epsilon: eps, stash_type: attr.int(1) } });
-  const logits = w.lmHead(normed, 'logits');
+  const normedName = output === 'hidden_states' ? { output: 'hidden_states' } : {};
+  const normed = g.op('SimplifiedLayerNormalization', [picked, gamma], { name: 'model.norm', ...normedName, attrs: { axis: attr.int(-1), epsilon: eps, stash_type: attr.int(1) } });
+  const rows = output === 'hidden_states' ? { hiddenStates: normed } : { logits: w.lmHead(normed, 'logits') };
 
-  g.output(logits, DataType.FLOAT, ['n', c.vocabSize]);
+  g.output(rows.logits ?? rows.hiddenStates!, DataType.FLOAT, ['n', rows.logits ? c.vocabSize : c.hiddenSize]);
   for (let i = 0; i < c.numLayers; i++) {
     g.output(presentKeys[i]!, DataType.FLOAT, kvDims());
     g.output(presentValues[i]!, DataType.FLOAT, kvDims());
   }
   return {
     inputs: { inputIds, positionIds, seqlensK, totalSequenceLength, logitsIndices, pastKeys, pastValues },
-    outputs: { logits, presentKeys, presentValues },
+    outputs: { ...rows, presentKeys, presentValues },
   };
 }

@@ -7,6 +7,15 @@ import type { SafetensorsCheckpoint } from '../safetensors/reader.ts';
 
 export type Layout = 'engine' | 'optimum';
 
+/** What the graph is for: generation (logits), or embeddings (the final hidden states, no lm_head). */
+export type ConvertTask = 'generate' | 'embed';
+
+/** How an embedding graph's hidden states are pooled by default (the manifest's `embedding`). */
+export interface EmbeddingDefaults {
+  pooling: 'last' | 'mean';
+  normalize: boolean;
+}
+
 export interface ConvertJob {
   /** The model directory being written (a temporary one, renamed into place at the end). */
   dir: string;
@@ -15,6 +24,9 @@ export interface ConvertJob {
   raw: Record<string, unknown>;
   dtype: WeightDtype;
   layout: Layout;
+  task: ConvertTask;
+  /** Set when task is 'embed': the checkpoint's pooling (sentence-transformers config), else the default. */
+  embedding?: EmbeddingDefaults;
 }
 
 export interface Family {

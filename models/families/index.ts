@@ -19,4 +19,4 @@ export function familyOf(raw: Record<string, unknown>): Family {
   return family;
 }
 
-export type { Family, ConvertJob, Layout } from './family.ts';
+export type { Family, ConvertJob, ConvertTask, EmbeddingDefaults, Layout } from './family.ts';

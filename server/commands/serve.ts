@@ -31,12 +31,12 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel, config.logFormat);
   let modelDir: string;
   try {
-    modelDir = config.model ? await servedModelDir(config, logger) : await defaultModelDir(logger, config.backend);
+    modelDir = config.model ? await servedModelDir(config, logger) : await defaultModelDir(logger, config);
   } catch (error) {
     console.error(`xllm serve: ${(error as Error).message}`);
     return 1;
   }
-  const refusal = backendRefusal(config.backend, modelDir);
+  const refusal = modelRefusal(config, modelDir);
   if (refusal) {
     console.error(`xllm serve: ${refusal}`);
     return 2;
@@ -121,7 +121,7 @@ async function servedModelDir(config: ServerConfig, logger: Logger): Promise<str
   const progress = conversionProgress(logger, dir);
   let result;
   try {
-    result = convertedCheckpoint(dir, dtype, progress.update);
+    result = convertedCheckpoint(dir, dtype, progress.update, config.task === 'embed' ? 'embed' : 'generate');
   } catch (error) {
     throw new Error(`cannot convert the checkpoint ${dir}: ${(error as Error).message}`);
   } finally {
@@ -131,6 +131,7 @@ async function servedModelDir(config: ServerConfig, logger: Logger): Promise<str
     checkpoint: dir,
     converted: result.dir,
     dtype,
+    task: config.task === 'embed' ? 'embed' : 'generate',
     ms: Math.round(performance.now() - started),
   });
   return result.dir;
@@ -161,20 +162,22 @@ function conversionProgress(logger: Logger, dir: string): { update(done: number,
   };
 }
 
-async function defaultModelDir(logger: Logger, backend: ServerConfig['backend']): Promise<string> {
+async function defaultModelDir(logger: Logger, config: ServerConfig): Promise<string> {
   const { ensureModel } = await import('../../models/recipe.ts');
-  const name = backend === 'vlm' ? 'tiny-vl' : 'tiny';
-  logger.info('default_model', { note: `no --model given: serving the built-in ${name} model (generated on first use)` });
-  return ensureModel(name, 'fp32');
+  const name = config.backend === 'vlm' ? 'tiny-vl' : 'tiny';
+  const embed = config.task === 'embed' && config.backend === 'llm';
+  logger.info('default_model', { note: `no --model given: serving the built-in ${name} model${embed ? ' converted for embeddings' : ''} (generated on first use)` });
+  return ensureModel(name, embed ? 'embed' : 'fp32');
 }
 
 /**
- * Why `backend` cannot serve the model in `dir`, if it cannot. A vision-language model on the
- * llm backend is refused rather than served text-only: a server that silently turns every
- * image away is worse than being told the flag at start-up. An unreadable manifest is left
- * to the model load, which reports it.
+ * Why the flags cannot serve the model in `dir`, if they cannot. A vision-language model on
+ * the llm backend is refused rather than served text-only: a server that silently turns every
+ * image away is worse than being told the flag at start-up. Likewise an embedding graph
+ * without --task embed, and the other way round. An unreadable manifest is left to the model
+ * load, which reports it.
  */
-function backendRefusal(backend: ServerConfig['backend'], dir: string): string | null {
+function modelRefusal(config: ServerConfig, dir: string): string | null {
   let manifest: ModelManifest;
   try {
     manifest = readManifest(dir);
@@ -183,8 +186,12 @@ function backendRefusal(backend: ServerConfig['backend'], dir: string): string |
   }
   const { architecture } = manifest;
   const visionLanguage = hasVision(manifest);
-  if (backend === 'vlm' && !visionLanguage) return `--backend vlm needs a vision-language model, and ${dir} holds a text model (${architecture}): serve it with --backend llm`;
-  if (backend === 'llm' && visionLanguage) return `${dir} holds a vision-language model (${architecture}): serve it with --backend vlm`;
+  if (config.backend === 'vlm' && !visionLanguage) return `--backend vlm needs a vision-language model, and ${dir} holds a text model (${architecture}): serve it with --backend llm`;
+  if (config.backend === 'llm' && visionLanguage) return `${dir} holds a vision-language model (${architecture}): serve it with --backend vlm`;
+  const embedding = manifest.embedding !== undefined;
+  if (config.task === 'embed' && !embedding) return `--task embed needs a model converted for embeddings, and ${dir} outputs logits: convert it with xllm convert --task embed (or serve its Hugging Face checkpoint with --task embed)`;
+  if (config.task !== 'embed' && embedding) return `${dir} holds a model converted for embeddings: serve it with --task embed`;
+  if (config.pooling && config.task !== 'embed') return '--pooling applies to --task embed only';
   return null;
 }
 

@@ -44,29 +44,22 @@ export function chatPromptTokens(engine: InferenceEngine, body: ChatPromptFields
  * refused before encoding: megabytes of one repeated letter take seconds to encode, which
  * would stall every stream on the server.
  */
-export function encodePrompt(engine: InferenceEngine, text: string, addSpecialTokens: boolean, param: string): number[] {
+export function encodePrompt(engine: InferenceEngine, text: string, addSpecialTokens: boolean, param: string, maxTokens = engine.maxModelLen - 1): number[] {
   const atLeast = engine.tokenizer.minTokenCount(text);
-  if (atLeast >= engine.maxModelLen) {
-    throw new ApiError(
-      400,
-      'INVALID_ARGUMENT',
-      `The prompt is too long: at least ${atLeast} tokens, and this model takes at most ${engine.maxModelLen - 1} prompt tokens.`,
-      param,
-    );
+  if (atLeast > maxTokens) {
+    throw new ApiError(400, 'INVALID_ARGUMENT', `The prompt is too long: at least ${atLeast} tokens, and this model takes at most ${maxTokens} prompt tokens.`, param);
   }
   return engine.tokenizer.encode(text, { addSpecialTokens });
 }
 
-/** Rejects prompts the engine could not take, naming the field they came from. */
-export function checkPromptLength(engine: InferenceEngine, tokens: readonly number[], param: string): void {
+/**
+ * Rejects prompts the engine could not take, naming the field they came from. A generation
+ * prompt leaves room for one token; an embedding input may fill the context (`maxTokens`).
+ */
+export function checkPromptLength(engine: InferenceEngine, tokens: readonly number[], param: string, maxTokens = engine.maxModelLen - 1): void {
   if (tokens.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', `${param} is empty after tokenization`, param);
-  if (tokens.length >= engine.maxModelLen) {
-    throw new ApiError(
-      400,
-      'INVALID_ARGUMENT',
-      `The prompt is too long: ${tokens.length} tokens, and this model takes at most ${engine.maxModelLen - 1} prompt tokens.`,
-      param,
-    );
+  if (tokens.length > maxTokens) {
+    throw new ApiError(400, 'INVALID_ARGUMENT', `The prompt is too long: ${tokens.length} tokens, and this model takes at most ${maxTokens} prompt tokens.`, param);
   }
 }
 

@@ -1,6 +1,7 @@
-// The embeddable engine: `Engine.load(dir)` then `generate()` / `sample()`. It owns the model's
-// tokenizer, the ONNX session(s) with the KV slots, the sampler and the step loop. On a
-// Qwen2.5-VL model, `generate()` also takes images (prompt pads expanded by the caller).
+// The embeddable engine: `Engine.load(dir)` then `generate()` / `sample()`, or `embed()` on a
+// model converted for embeddings. It owns the model's tokenizer, the ONNX session(s) with the
+// KV slots, the sampler and the step loop. On a Qwen2.5-VL model, `generate()` also takes
+// images (prompt pads expanded by the caller).
 import { availableParallelism } from 'node:os';
 import { readSamplingDefaults, type SamplingDefaults } from '../model/generation-config.ts';
 import { hasVision, readManifest } from '../model/manifest.ts';
@@ -13,10 +14,22 @@ import { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';
 import { ModelRunner } from './model-runner.ts';
 import type { Runtime } from './graph-session.ts';
-import { Phase, type GenerateRequestState, type SampleRequestState } from './requests.ts';
+import { Phase, type EmbedRequestState, type GenerateRequestState, type SampleRequestState } from './requests.ts';
 import { Scheduler } from './scheduler.ts';
-import type { EngineOptions, EngineStats, GenerationEvent, GenerationRequest, InferenceEngine, SampleRequest, SampleResult, VisionInfo } from './types.ts';
-import { checkConstraint, checkGenerationRequest, checkSampleRequest, type RequestLimits } from './validate.ts';
+import type {
+  EmbeddingInfo,
+  EmbedRequest,
+  EmbedResult,
+  EngineOptions,
+  EngineStats,
+  GenerationEvent,
+  GenerationRequest,
+  InferenceEngine,
+  SampleRequest,
+  SampleResult,
+  VisionInfo,
+} from './types.ts';
+import { checkConstraint, checkEmbedRequest, checkGenerationRequest, checkSampleRequest, type RequestLimits } from './validate.ts';
 import { visionPrompt, type VisionPrompt } from './vision-prompt.ts';
 
 const DEFAULT_SLOTS = 8;
@@ -43,6 +56,8 @@ export class Engine implements InferenceEngine {
     readonly samplingDefaults: SamplingDefaults,
     /** The model family's chat formats, from xllm.json. */
     readonly chatFormats: { toolCallParser?: string; reasoningParser?: string },
+    /** Set on a model converted for embeddings: embed() serves, generate() and sample() refuse. */
+    readonly embedding: EmbeddingInfo | null,
     private readonly runner: ModelRunner,
     private readonly scheduler: Scheduler,
   ) {}
@@ -82,11 +97,13 @@ export class Engine implements InferenceEngine {
       prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
       observer: options.observer,
     });
-    return new Engine(tokenizer, maxModelLen, runner.provider, runner.runtime, threads, vision, samplingDefaults, { ...manifest.chat }, runner, scheduler);
+    const embedding = manifest.embedding ? { size: manifest.hiddenSize, ...manifest.embedding } : null;
+    return new Engine(tokenizer, maxModelLen, runner.provider, runner.runtime, threads, vision, samplingDefaults, { ...manifest.chat }, embedding, runner, scheduler);
   }
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {
     this.assertAwake();
+    this.assertGenerative('generate');
     checkGenerationRequest(request, this.limits);
     const constraint = checkConstraint(request);
     const prompt = request.promptTokens;
@@ -103,7 +120,7 @@ export class Engine implements InferenceEngine {
       slots: [],
       sequences: [],
       cachedTokens: 0,
-      logitsWanted: new Set(request.promptLogprobs !== undefined ? prompt.slice(0, -1).map((_, q) => q) : []),
+      rowsWanted: new Set(request.promptLogprobs !== undefined ? prompt.slice(0, -1).map((_, q) => q) : []),
       cancelled: false,
       channel: new Channel<GenerationEvent>(),
       width,
@@ -132,6 +149,7 @@ export class Engine implements InferenceEngine {
 
   async sample(request: SampleRequest): Promise<SampleResult> {
     this.assertAwake();
+    this.assertGenerative('sample');
     checkSampleRequest(request);
     if (this.vision) throw new EngineError('INVALID_ARGUMENT', 'sample() is not offered on a vision-language model');
     const { tokenIds, matchPositions } = matchSelector(request.prompt, request.selector, this.tokenizer);
@@ -149,7 +167,7 @@ export class Engine implements InferenceEngine {
         slots: [],
         sequences: [],
         cachedTokens: 0,
-        logitsWanted: new Set(matchPositions.filter((p) => p > 0).map((p) => p - 1)),
+        rowsWanted: new Set(matchPositions.filter((p) => p > 0).map((p) => p - 1)),
         cancelled: false,
         matchPositions,
         topN: request.logprobs,
@@ -159,6 +177,53 @@ export class Engine implements InferenceEngine {
       };
       this.scheduler.submit(state);
     });
+  }
+
+  /**
+   * The embedding of a text (its tokens) on a model converted for embeddings: its hidden
+   * states pooled, truncated to `dimensions` and normalized as asked. Texts submitted together
+   * prefill together, a row each.
+   */
+  async embed(request: EmbedRequest, options: { signal?: AbortSignal } = {}): Promise<EmbedResult> {
+    this.assertAwake();
+    const embedding = this.embedding;
+    if (!embedding) {
+      throw new EngineError('INVALID_ARGUMENT', 'this model has no embedding output: convert it with --task embed (xllm convert or xllm serve)', 'model');
+    }
+    checkEmbedRequest(request, this.limits, embedding);
+    const tokens = request.promptTokens;
+    const pooling = request.pooling ?? embedding.pooling;
+    let cancel = () => {};
+    const embedded = new Promise<Float32Array>((resolve, reject) => {
+      const state: EmbedRequestState = {
+        kind: 'embed',
+        id: request.requestId,
+        promptTokens: tokens,
+        arrival: performance.now(),
+        phase: Phase.Waiting,
+        slots: [],
+        sequences: [],
+        cachedTokens: 0,
+        // Mean pooling keeps every row; the last one is always kept.
+        rowsWanted: new Set(pooling === 'mean' ? tokens.slice(1).map((_, q) => q) : []),
+        cancelled: false,
+        pooling,
+        normalize: request.normalize ?? embedding.normalize,
+        dimensions: request.dimensions ?? embedding.size,
+        pooled: new Float64Array(embedding.size),
+        resolve,
+        reject,
+      };
+      this.scheduler.submit(state);
+      cancel = () => this.scheduler.cancel(state);
+    });
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    if (options.signal?.aborted) cancel();
+    try {
+      return { embedding: await embedded, promptTokens: tokens.length };
+    } finally {
+      options.signal?.removeEventListener('abort', cancel);
+    }
   }
 
   async sleep(level: 1 | 2): Promise<void> {
@@ -200,6 +265,10 @@ export class Engine implements InferenceEngine {
 
   private get limits(): RequestLimits {
     return { vocabSize: this.runner.manifest.vocabSize, maxModelLen: this.maxModelLen, slots: this.slotCount };
+  }
+
+  private assertGenerative(method: string): void {
+    if (this.embedding) throw new EngineError('INVALID_ARGUMENT', `${method}() is not offered by an embedding model (converted with --task embed)`, 'model');
   }
 
   private assertAwake(): void {

@@ -1,6 +1,7 @@
 // Runs the engine-layout graph (models/ writes it, src/model/manifest.ts describes it):
 // chunked prefill of one slot, and a decode step over a window of slots, with the KV cache
-// updated in place and logits written into a caller-owned buffer (the sampler's memory).
+// updated in place and the picked rows' output written into a caller-owned buffer: logits
+// (into the sampler's memory), or, from a graph converted for embeddings, hidden states.
 // A Qwen2.5-VL model adds its vision graph (pixels → image embeddings), M-RoPE position ids
 // and the image rows scattered over a prefill chunk's token embeddings.
 import * as ort from 'onnxruntime-node';
@@ -28,8 +29,10 @@ export interface ForwardStep {
   tokens: ArrayLike<number>;
   positions: ArrayLike<number>;
   totals: ArrayLike<number>;
-  logitsAt: ArrayLike<number>;
-  logits: Float32Array;
+  /** Flattened rows×seq positions whose output row is written into `output`. */
+  outputAt: ArrayLike<number>;
+  /** outputAt.length × rowWidth floats, or more. */
+  output: Float32Array;
   /** M-RoPE models: [3 × rows × seq] positions when the components differ; else `positions` serves all three. */
   mrope?: Int32Array;
   /** M-RoPE models: image embedding rows replacing token embeddings in this pass. */
@@ -46,6 +49,8 @@ export class ModelRunner {
   readonly provider: string;
   /** What runs the text graph. */
   readonly runtime: Runtime;
+  /** The graph's output for each picked row: logits, or hidden states (an embedding graph). */
+  readonly rowOutput: { name: string; width: number };
   private sessions: Sessions | null;
   /** The image inputs of a pass without images (N = 0), made once. */
   private readonly noImages: { embeds: ort.Tensor; at: ort.Tensor } | null;
@@ -64,6 +69,8 @@ export class ModelRunner {
     this.provider = provider;
     this.sessions = sessions;
     this.runtime = sessions.text.runtime;
+    const { logits, hiddenStates } = manifest.outputs;
+    this.rowOutput = logits !== undefined ? { name: logits, width: manifest.vocabSize } : { name: hiddenStates!, width: manifest.hiddenSize };
     this.kv = this.newCache();
     this.noImages =
       hasVision(manifest)
@@ -127,8 +134,8 @@ export class ModelRunner {
 
   /**
    * One forward pass. `tokens`/`positions` are [rows × seq] row-major; `totals[r]` is row r's
-   * length after this step; `logitsAt` indexes the flattened rows×seq positions whose logits
-   * are written into `logits` (n × vocab). Returns the seconds spent inside session.run.
+   * length after this step; `outputAt` indexes the flattened rows×seq positions whose output
+   * rows are written into `output` (n × rowOutput.width). Returns the seconds spent inside session.run.
    */
   async forward(step: ForwardStep): Promise<number> {
     const session = this.sessions?.text;
@@ -143,17 +150,16 @@ export class ModelRunner {
     }
     kv.reserve(maxTotal);
     const m = this.manifest;
-    const n = step.logitsAt.length;
+    const n = step.outputAt.length;
     const feeds: Record<string, ort.Tensor> = {
       [m.inputs.inputIds]: this.inputIds.tensor(step.tokens, [rows, seq]),
       [m.inputs.positionIds]: this.positionIds(step),
       [m.inputs.seqlensK]: new ort.Tensor('int32', seqlensK, [rows]),
       [m.inputs.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(maxTotal), []),
-      [m.inputs.logitsIndices]: this.logitsIndices.tensor(step.logitsAt, [n]),
+      [m.inputs.logitsIndices]: this.logitsIndices.tensor(step.outputAt, [n]),
     };
-    const fetches: Record<string, ort.Tensor> = {
-      [m.outputs.logits]: new ort.Tensor('float32', step.logits.subarray(0, n * m.vocabSize), [n, m.vocabSize]),
-    };
+    const { name, width } = this.rowOutput;
+    const fetches: Record<string, ort.Tensor> = { [name]: new ort.Tensor('float32', step.output.subarray(0, n * width), [n, width]) };
     if (hasVision(m)) {
       const images = step.images;
       feeds[m.inputs.imageEmbeds] = images ? new ort.Tensor('float32', images.embeds, [images.at.length / 2, m.hiddenSize]) : this.noImages!.embeds;

@@ -1,10 +1,11 @@
 // A request inside the engine, from arrival to its last event. Its states read top to bottom:
 // waiting (queued) → prefill (the prompt goes into the first sequence's slot, in chunks) →
-// decode (every sequence steps together with all others) → done.
+// decode (every sequence steps together with all others) → done. /v1/sample and embedding
+// requests end with their prefill.
 import type { CompiledConstraint } from '../constraint/index.ts';
 import { Channel } from './channel.ts';
 import type { Sequence } from './sequence.ts';
-import type { GenerationEvent, GenerationRequest, SampleMatch, TopLogprob } from './types.ts';
+import type { EmbeddingPooling, GenerationEvent, GenerationRequest, SampleMatch, TopLogprob } from './types.ts';
 import type { VisionPrompt } from './vision-prompt.ts';
 
 export enum Phase {
@@ -24,8 +25,8 @@ interface RequestBase {
   sequences: Sequence[];
   /** Prompt tokens whose KV came from the prefix cache. */
   cachedTokens: number;
-  /** Positions whose logits the prefill must keep (beyond the last one). */
-  readonly logitsWanted: Set<number>;
+  /** Prompt positions whose output row (logits; hidden states for embeddings) the prefill keeps, beyond the last one. */
+  readonly rowsWanted: Set<number>;
   cancelled: boolean;
   /** A prompt with images on a vision-language model (M-RoPE positions, image embeddings). */
   readonly vision?: VisionPrompt;
@@ -56,4 +57,23 @@ export interface SampleRequestState extends RequestBase {
   reject(error: Error): void;
 }
 
-export type RequestState = GenerateRequestState | SampleRequestState;
+export interface EmbedRequestState extends RequestBase {
+  readonly kind: 'embed';
+  readonly pooling: EmbeddingPooling;
+  readonly normalize: boolean;
+  /** Leading components kept. */
+  readonly dimensions: number;
+  /** The sum of the hidden-state rows so far ('mean'), or the last token's row ('last'), in float64. */
+  readonly pooled: Float64Array;
+  resolve(embedding: Float32Array): void;
+  reject(error: Error): void;
+}
+
+/** Requests that end with their prefill: they answer through resolve/reject, not a channel. */
+export type PrefillOnlyState = SampleRequestState | EmbedRequestState;
+
+export type RequestState = GenerateRequestState | PrefillOnlyState;
+
+export function isPrefillOnly(state: RequestState): state is PrefillOnlyState {
+  return state.kind === 'sample' || state.kind === 'embed';
+}

@@ -7,7 +7,7 @@ import { hasVision } from '../model/manifest.ts';
 import type { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';
 import type { ModelRunner } from './model-runner.ts';
-import { Phase, type GenerateRequestState, type RequestState, type SampleRequestState } from './requests.ts';
+import { isPrefillOnly, Phase, type EmbedRequestState, type GenerateRequestState, type RequestState, type SampleRequestState } from './requests.ts';
 import { Sequence } from './sequence.ts';
 import { SequenceStepper } from './sequence-stepper.ts';
 import type { EngineObserver, TopLogprob } from './types.ts';
@@ -21,6 +21,15 @@ export interface SchedulerOptions {
   /** Prompt tokens per prefill forward pass. */
   prefillChunk: number;
   observer?: EngineObserver;
+}
+
+/** Where a forward pass writes the output rows it keeps: logits (the sampler's memory) or hidden states. */
+interface OutputRows {
+  /** Rows one pass may keep. */
+  readonly maxRows: number;
+  readonly width: number;
+  /** The first `rows` rows, for ONNX Runtime to write into. */
+  view(rows: number): Float32Array;
 }
 
 export class Scheduler {
@@ -39,6 +48,7 @@ export class Scheduler {
   private stopped = false;
   private paused = false;
   private readonly loopDone: Promise<void>;
+  private readonly outputRows: OutputRows;
   prefixCacheHits = 0;
 
   constructor(
@@ -50,6 +60,7 @@ export class Scheduler {
     this.owner = new Array(options.slots).fill(null);
     this.slotContent = Array.from({ length: options.slots }, () => []);
     this.slotReleasedAt = new Array(options.slots).fill(0);
+    this.outputRows = runner.manifest.embedding ? hiddenStateRows(options.prefillChunk, runner.rowOutput.width) : { maxRows: decoding.maxRows, width: runner.rowOutput.width, view: (rows) => decoding.logits(rows) };
     this.loopDone = this.loop();
   }
 
@@ -118,7 +129,7 @@ export class Scheduler {
       const together = prefill && this.prefillCompanions(prefill);
       if (together) await this.contained(together, () => this.prefillTogether(together), (state) => this.prefillChunk(state));
       else if (prefill) await this.contained([prefill], () => this.prefillChunk(prefill));
-      const decode = this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && s.kind !== 'sample');
+      const decode = this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && !isPrefillOnly(s));
       if (decode.length > 0) await this.contained(decode, () => this.decodeStep(decode), (state) => this.decodeStep([state]));
       await new Promise((resolve) => setImmediate(resolve)); // let HTTP work run between steps
     }
@@ -185,7 +196,7 @@ export class Scheduler {
     while (this.waiting.length > 0) {
       const state = this.waiting[0];
       const free = this.owner.flatMap((o, slot) => (o === null ? [slot] : []));
-      const needed = state.kind === 'sample' ? 1 : state.width;
+      const needed = isPrefillOnly(state) ? 1 : state.width;
       if (free.length < needed) return; // first come, first served
       this.waiting.shift();
       const primary = this.pickPrimarySlot(state, free);
@@ -235,15 +246,17 @@ export class Scheduler {
    */
   private pickPrimarySlot(state: RequestState, free: number[]): number {
     state.cachedTokens = 0;
-    const usable = this.options.prefixCache && !(state.kind !== 'sample' && state.request.promptLogprobs !== undefined);
-    if (!usable) return free[0];
+    if (!this.options.prefixCache) return free[0];
     const age = (slot: number) => (this.slotContent[slot].length === 0 ? -1 : this.slotReleasedAt[slot]);
     const givenUp = free.reduce((a, b) => (age(b) < age(a) ? b : a));
     let match = givenUp;
     let matched = 0;
-    // Keep at least the last prompt token to compute: its logits start the generation. Image
-    // pads of different images share one token id, so no reuse reaches past the first of them.
-    const limit = Math.min(state.promptTokens.length - 1, state.vision?.padIndices[0] ?? Infinity);
+    // Keep at least the last prompt token to compute (its logits start the generation), and
+    // every position whose output row is wanted (prompt logprobs, /v1/sample matches, mean
+    // pooling). Image pads of different images share one token id, so no reuse reaches past
+    // the first of them.
+    let limit = Math.min(state.promptTokens.length - 1, state.vision?.padIndices[0] ?? Infinity);
+    for (const q of state.rowsWanted) limit = Math.min(limit, q);
     for (const slot of free) {
       const content = this.slotContent[slot];
       let n = 0;
@@ -264,11 +277,11 @@ export class Scheduler {
     const prompt = state.promptTokens;
     const start = seq.cached;
     let end = Math.min(prompt.length, start + this.options.prefillChunk);
-    // Positions whose logits this chunk keeps; a chunk never keeps more rows than the buffer holds.
+    // Positions whose output rows this chunk keeps; a chunk never keeps more rows than the buffer holds.
     const keep: number[] = [];
     for (let q = start; q < end; q++) {
-      if (state.logitsWanted.has(q) || q === prompt.length - 1) {
-        if (keep.length === this.decoding.maxRows) {
+      if (state.rowsWanted.has(q) || q === prompt.length - 1) {
+        if (keep.length === this.outputRows.maxRows) {
           end = q;
           break;
         }
@@ -285,13 +298,13 @@ export class Scheduler {
       tokens: prompt.slice(start, end),
       positions,
       totals: [end],
-      logitsAt: keep.map((q) => q - start),
-      logits: this.decoding.logits(keep.length),
+      outputAt: keep.map((q) => q - start),
+      output: this.outputRows.view(keep.length),
     });
     seq.cached = end;
     if (state.cancelled) return;
     this.settle(state, () => {
-      keep.forEach((q, row) => this.keepPromptLogits(state, q, row));
+      keep.forEach((q, row) => this.keepRow(state, q, row));
       if (end < prompt.length) return;
       if (vision) vision.embeds = null;
       this.finishPrefill(state, keep.length - 1);
@@ -299,11 +312,11 @@ export class Scheduler {
   }
 
   /**
-   * Fresh plain prompts (one sequence, text only, nothing cached, logits only at the end)
-   * in neighbouring slots, the oldest first, when there are at least two: they prefill in
-   * one forward pass, a row each, right-padded to the longest (GroupQueryAttention takes
-   * rows of different lengths only when nothing is cached yet). Between them the slot
-   * window may hold only free slots, whose rows compute a dummy token.
+   * Fresh plain prompts (one sequence, text only, nothing cached, logits only at the end;
+   * or texts to embed) in neighbouring slots, the oldest first, when there are at least two:
+   * they prefill in one forward pass, a row each, right-padded to the longest
+   * (GroupQueryAttention takes rows of different lengths only when nothing is cached yet).
+   * Between them the slot window may hold only free slots, whose rows compute a dummy token.
    */
   private prefillCompanions(first: RequestState): RequestState[] | null {
     // A VL graph's rows carry M-RoPE positions and image inputs: it keeps one row per chunk.
@@ -315,7 +328,8 @@ export class Scheduler {
       s.slots.length === 1 &&
       s.sequences[0].cached === 0 &&
       s.promptTokens.length <= budget &&
-      s.logitsWanted.size === 0;
+      // Every row a mean-pooled text keeps fits: its rows number at most its group's tokens.
+      (s.rowsWanted.size === 0 || s.kind === 'embed');
     if (!plain(first)) return null;
     // The window may not cross a running request, nor a free slot holding a cached prefix:
     // GroupQueryAttention takes no past context in a batch of several multi-token rows, so
@@ -355,23 +369,39 @@ export class Scheduler {
       if (this.owner[first + r] === null) this.slotContent[first + r].length = 0;
       for (let i = 0; i < length; i++) positions[r * length + i] = i;
     }
-    const logitsAt: number[] = [];
-    for (const state of group) {
+    const outputAt: number[] = [];
+    // Each request's kept rows: its wanted positions and its last, as (position, output row).
+    const kept = group.map((state) => {
       const r = state.sequences[0].slot - first;
       state.promptTokens.forEach((token, i) => (tokens[r * length + i] = token));
       totals[r] = state.promptTokens.length;
-      logitsAt.push(r * length + totals[r] - 1);
-    }
-    await this.forward('prefill', { firstSlot: first, rows, seq: length, tokens, positions, totals, logitsAt, logits: this.decoding.logits(logitsAt.length) });
-    group.forEach((state, row) => {
+      const wanted = [...state.rowsWanted, totals[r] - 1];
+      return wanted.map((q) => [q, outputAt.push(r * length + q) - 1] as const);
+    });
+    await this.forward('prefill', { firstSlot: first, rows, seq: length, tokens, positions, totals, outputAt, output: this.outputRows.view(outputAt.length) });
+    group.forEach((state, i) => {
       state.sequences[0].cached = state.promptTokens.length;
-      if (!state.cancelled) this.settle(state, () => this.finishPrefill(state, row));
+      if (state.cancelled) return;
+      this.settle(state, () => {
+        for (const [q, row] of kept[i]) this.keepRow(state, q, row);
+        this.finishPrefill(state, kept[i].at(-1)![1]);
+      });
     });
   }
 
-  /** Logits at prompt position q predict token q + 1: prompt logprobs, or a /v1/sample match. */
-  private keepPromptLogits(state: RequestState, q: number, row: number): void {
-    if (!state.logitsWanted.has(q)) return;
+  /**
+   * A prompt position's output row: logits at q predict token q + 1 (prompt logprobs, a
+   * /v1/sample match); hidden states are pooled into an embedding.
+   */
+  private keepRow(state: RequestState, q: number, row: number): void {
+    if (state.kind === 'embed') {
+      const width = this.outputRows.width;
+      const hidden = this.outputRows.view(row + 1).subarray(row * width);
+      if (state.pooling === 'mean') for (let i = 0; i < width; i++) state.pooled[i] += hidden[i];
+      else if (q === state.promptTokens.length - 1) state.pooled.set(hidden);
+      return;
+    }
+    if (!state.rowsWanted.has(q)) return;
     if (state.kind === 'sample') {
       state.matches.set(q + 1, this.decoding.top(row, state.topN));
     } else {
@@ -384,6 +414,11 @@ export class Scheduler {
   private finishPrefill(state: RequestState, lastRow: number): void {
     if (state.kind === 'sample') {
       this.finishSample(state);
+      return;
+    }
+    if (state.kind === 'embed') {
+      this.release(state);
+      state.resolve(pooledEmbedding(state));
       return;
     }
     state.channel.push({
@@ -446,8 +481,8 @@ export class Scheduler {
       tokens,
       positions,
       totals,
-      logitsAt: slots.map((s) => s - first),
-      logits: this.decoding.logits(live.length),
+      outputAt: slots.map((s) => s - first),
+      output: this.outputRows.view(live.length),
     });
     for (const { seq } of live) seq.cached += 1;
     const rowOf = new Map(live.map((l, row) => [l.seq, row]));
@@ -535,7 +570,7 @@ export class Scheduler {
 
   private fail(state: RequestState, error: EngineError): void {
     this.release(state);
-    if (state.kind === 'sample') state.reject(error);
+    if (isPrefillOnly(state)) state.reject(error);
     else state.channel.fail(error);
   }
 }
@@ -543,4 +578,23 @@ export class Scheduler {
 /** A request whose image embeddings are still being computed cannot prefill yet. */
 function awaitingImages(state: RequestState): boolean {
   return state.vision !== undefined && state.vision.embeds === null;
+}
+
+/** A buffer of `maxRows` hidden-state rows: an embedding graph's output. */
+function hiddenStateRows(maxRows: number, width: number): OutputRows {
+  const buffer = new Float32Array(maxRows * width);
+  return { maxRows, width, view: (rows) => buffer.subarray(0, rows * width) };
+}
+
+/** The pooled rows as the request asked: averaged ('mean'), cut to `dimensions`, scaled to unit length. */
+function pooledEmbedding(state: EmbedRequestState): Float32Array {
+  const scale = state.pooling === 'mean' ? 1 / state.promptTokens.length : 1;
+  const vector = state.pooled.subarray(0, state.dimensions).map((v) => v * scale);
+  if (state.normalize) {
+    let squares = 0;
+    for (const v of vector) squares += v * v;
+    const norm = Math.sqrt(squares);
+    if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i] /= norm;
+  }
+  return Float32Array.from(vector);
 }

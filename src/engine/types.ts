@@ -136,6 +136,35 @@ export interface SampleRequest {
   logprobs: number;
 }
 
+export type EmbeddingPooling = 'last' | 'mean';
+
+/** A text to embed, on a model converted for embeddings (`Engine.embedding` is set). */
+export interface EmbedRequest {
+  requestId: string;
+  /** The text's tokens, special tokens included as the model expects them. */
+  promptTokens: number[];
+  /** 'last': the hidden state of the last token; 'mean': the mean over all tokens. Default: the model's. */
+  pooling?: EmbeddingPooling;
+  /** Scale the vector to unit length (after truncation to `dimensions`). Default: the model's. */
+  normalize?: boolean;
+  /** Keep the leading `dimensions` components (a Matryoshka embedding); default all (the hidden size). */
+  dimensions?: number;
+}
+
+export interface EmbedResult {
+  embedding: Float32Array;
+  promptTokens: number;
+}
+
+/** What an embedding model offers (Engine.embedding). */
+export interface EmbeddingInfo {
+  /** Components of a full vector: the hidden size. */
+  size: number;
+  /** The model's defaults (from its sentence-transformers config at conversion). */
+  pooling: EmbeddingPooling;
+  normalize: boolean;
+}
+
 export interface SampleMatch {
   /** Token position of the match in the prompt. */
   position: number;
@@ -180,8 +209,14 @@ export interface InferenceEngine {
   readonly samplingDefaults: SamplingDefaults;
   /** The model family's chat formats (xllm.json): the names of its tool-call and reasoning parsers. */
   readonly chatFormats: { toolCallParser?: string; reasoningParser?: string };
+  /**
+   * Set on a model converted for embeddings (`xllm convert --task embed`): it serves embed()
+   * and nothing else. Null on a generative model, which serves everything but embed().
+   */
+  readonly embedding: EmbeddingInfo | null;
   generate(request: GenerationRequest, options?: { signal?: AbortSignal }): AsyncIterable<GenerationEvent>;
   sample(request: SampleRequest): Promise<SampleResult>;
+  embed(request: EmbedRequest, options?: { signal?: AbortSignal }): Promise<EmbedResult>;
   sleep(level: 1 | 2): Promise<void>;
   wakeUp(): Promise<void>;
   stats(): EngineStats;

@@ -7,7 +7,7 @@ import { compileConstraint, ConstraintError, type CompiledConstraint } from '../
 import { MAX_CANDIDATES_PER_BEAM } from '../sampling/beam.ts';
 import { MAX_STOP_STRINGS, MAX_TOP_LOGPROBS, SamplingParamError, validateSamplingParams } from '../sampling/params.ts';
 import { EngineError } from './errors.ts';
-import type { GenerationRequest, SampleRequest } from './types.ts';
+import type { EmbedRequest, EmbeddingInfo, GenerationRequest, SampleRequest } from './types.ts';
 
 /** /v1/sample reports at most this many top logprobs per match (docs/API.md "/v1/sample"). */
 export const MAX_SAMPLE_LOGPROBS = 5;
@@ -157,4 +157,20 @@ function checkBeam(request: GenerationRequest, slots: number): void {
 
 function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+export function checkEmbedRequest(request: EmbedRequest, limits: RequestLimits, embedding: EmbeddingInfo): void {
+  if (typeof request !== 'object' || request === null) throw invalid('request', 'the request must be an object');
+  if (typeof request.requestId !== 'string') throw invalid('request_id', 'request_id must be a string');
+  const tokens = request.promptTokens;
+  checkTokenIds('input', tokens, limits.vocabSize);
+  if (tokens.length === 0) throw invalid('input', 'the input is empty');
+  if (tokens.length > limits.maxModelLen) {
+    throw invalid('input', `the input has ${tokens.length} tokens; this model's maximum context length is ${limits.maxModelLen}`);
+  }
+  if (request.pooling !== undefined && request.pooling !== 'last' && request.pooling !== 'mean') {
+    throw invalid('pooling', `pooling must be "last" or "mean", got ${String(request.pooling)}`);
+  }
+  if (request.normalize !== undefined && typeof request.normalize !== 'boolean') throw invalid('normalize', 'normalize must be a boolean');
+  checkOptionalInt('dimensions', request.dimensions, 1, embedding.size);
 }

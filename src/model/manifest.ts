@@ -40,11 +40,19 @@ const common = {
   ropeTheta: z.number().positive(),
   /** Graph file, relative to the model directory. */
   graph: name,
+  /** `logits` [n, vocabSize] for the rows of logits_indices; an embedding graph has `hiddenStates` [n, hiddenSize] instead. */
   outputs: z.object({
-    logits: name,
+    logits: name.optional(),
+    hiddenStates: name.optional(),
     presentKeys: z.array(name),
     presentValues: z.array(name),
   }),
+  /**
+   * Present on a graph converted for embeddings (`--task embed`): how a text's hidden states
+   * become its vector by default, from the checkpoint's sentence-transformers config (else last
+   * token, normalized, as vLLM serves a causal model for embeddings).
+   */
+  embedding: z.object({ pooling: z.enum(['last', 'mean']), normalize: z.boolean() }).optional(),
   /** The family's chat formats, the server's defaults for its parsers (absent: none). */
   chat: z.object({ toolCallParser: name.optional(), reasoningParser: name.optional() }).default({}),
 };
@@ -107,6 +115,12 @@ const manifestSchema = z.discriminatedUnion('positions', [textManifest, mropeMan
       ctx.addIssue({ code: 'custom', path: [group, key], message: `must list one name per layer (${m.numLayers}), got ${list.length}` });
     }
   }
+  if ((m.outputs.logits === undefined) === (m.outputs.hiddenStates === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'must name exactly one of logits and hiddenStates' });
+  }
+  if ((m.outputs.hiddenStates !== undefined) !== (m.embedding !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['embedding'], message: 'must be present exactly when the graph outputs hiddenStates' });
+  }
   if (m.numAttentionHeads % m.numKeyValueHeads !== 0) {
     ctx.addIssue({ code: 'custom', path: ['numKeyValueHeads'], message: 'must divide numAttentionHeads' });
   }
@@ -118,6 +132,8 @@ const manifestSchema = z.discriminatedUnion('positions', [textManifest, mropeMan
 export type ModelManifest = z.infer<typeof manifestSchema>;
 export type TextManifest = Extract<ModelManifest, { positions: 'position_ids' }>;
 export type MropeManifest = Extract<ModelManifest, { positions: 'mrope' }>;
+
+export type EmbeddingPooling = NonNullable<ModelManifest['embedding']>['pooling'];
 
 /** Whether the model takes images (it has a vision graph and M-RoPE positions). */
 export function hasVision(m: ModelManifest): m is MropeManifest {

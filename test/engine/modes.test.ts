@@ -76,4 +76,25 @@ test('/v1/sample logprobs equal the reference log_softmax at the match positions
   await engine.close();
 });
 
+test('/v1/sample with prefix caching: a match inside a cached prefix still gets its logprobs', async () => {
+  const engine = await loadTiny({ enablePrefixCache: true, maxBatchSize: 2 });
+  try {
+    const prompt = 'Once upon a time, in a land far away: the capital of France is Paris, the capital of Spain is Madrid.';
+    const first = await engine.sample({ requestId: 'c1', prompt, selector: ' capital', logprobs: 3 });
+    assert.is(first.matches.length, 2);
+    // The same prompt again, and one that extends it: their matches lie in the cached prefix.
+    for (const again of [prompt, `${prompt} And Paris?`]) {
+      const result = await engine.sample({ requestId: 'c2', prompt: again, selector: ' capital', logprobs: 3 });
+      assert.equal(result.matches.map((m) => m.position), first.matches.map((m) => m.position));
+      result.matches.forEach((m, i) => {
+        assert.is(m.top.length, 3, `match ${i} has no logprobs`);
+        assert.equal(m.top.map((t) => t.tokenId), first.matches[i]!.top.map((t) => t.tokenId));
+      });
+    }
+    assert.ok(engine.stats().prefixCacheHits > 0, 'the prompt start (before the first match) was reused');
+  } finally {
+    await engine.close();
+  }
+});
+
 test.run();

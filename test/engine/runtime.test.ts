@@ -82,7 +82,7 @@ async function tinyGraph(runtime: Runtime, prompt: number[]) {
       [m.inputs.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(prompt.length), []),
       [m.inputs.logitsIndices]: new ort.Tensor('int64', BigInt64Array.of(0n, 1n, 2n), [3]),
     };
-    const fetches: Record<string, ort.Tensor> = { [m.outputs.logits]: new ort.Tensor('float32', logits, [prompt.length, m.vocabSize]) };
+    const fetches: Record<string, ort.Tensor> = { [m.outputs.logits!]: new ort.Tensor('float32', logits, [prompt.length, m.vocabSize]) };
     for (let l = 0; l < m.numLayers; l++) {
       feeds[m.inputs.pastKeys[l]] = fetches[m.outputs.presentKeys[l]] = kv[2 * l];
       feeds[m.inputs.pastValues[l]] = fetches[m.outputs.presentValues[l]] = kv[2 * l + 1];

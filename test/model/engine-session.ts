@@ -54,7 +54,7 @@ export class EngineSession {
       [m.inputs.logitsIndices]: new ort.Tensor('int64', BigInt64Array.from(logitsIndices, BigInt), [logitsIndices.length]),
       ...overrides,
     };
-    const fetches: Record<string, ort.Tensor | null> = { [m.outputs.logits]: null };
+    const fetches: Record<string, ort.Tensor | null> = { [m.outputs.logits!]: null };
     for (let i = 0; i < m.numLayers; i++) {
       feeds[m.inputs.pastKeys[i]!] = keys[i]!;
       feeds[m.inputs.pastValues[i]!] = values[i]!;
@@ -63,7 +63,7 @@ export class EngineSession {
     }
     const out = await this.session.run(feeds, fetches);
     tokens.forEach((t, b) => (this.lengths[first + b]! += t.length));
-    const logits = out[m.outputs.logits]!.data as Float32Array;
+    const logits = out[m.outputs.logits!]!.data as Float32Array;
     return logitsIndices.map((_, r) => logits.subarray(r * m.vocabSize, (r + 1) * m.vocabSize));
   }
 

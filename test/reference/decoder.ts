@@ -107,6 +107,11 @@ export class ReferenceSequence {
 
   /** Appends tokens (positions continue from the cache length); returns one logits row per token. */
   forward(tokens: number[]): Float32Array[] {
+    return tokens.map((t) => this.logits(this.step(t)));
+  }
+
+  /** Appends tokens like forward(); returns each token's final hidden state (after the last norm, as Qwen2Model's last_hidden_state). */
+  hiddenStates(tokens: number[]): Float64Array[] {
     return tokens.map((t) => this.step(t));
   }
 
@@ -124,9 +129,14 @@ export class ReferenceSequence {
     }
   }
 
-  private step(token: number): Float32Array {
+  private step(token: number): Float64Array {
     const position = this.length;
-    return this.append(this.model.embedding(token), () => position);
+    return this.appendHidden(this.model.embedding(token), () => position);
+  }
+
+  private logits(hidden: Float64Array): Float32Array {
+    const c = this.model.config;
+    return Float32Array.from(linear(this.model.tensor(c.tied ? 'model.embed_tokens.weight' : 'lm_head.weight'), hidden, c.vocab));
   }
 
   /**
@@ -134,6 +144,10 @@ export class ReferenceSequence {
    * `positionOf(i)` (a plain position for Qwen2, a per-section one for M-RoPE).
    */
   append(embedding: Float64Array, positionOf: (frequency: number) => number): Float32Array {
+    return this.logits(this.appendHidden(embedding, positionOf));
+  }
+
+  private appendHidden(embedding: Float64Array, positionOf: (frequency: number) => number): Float64Array {
     const c = this.model.config;
     const w = (name: string) => this.model.tensor(name);
     let x = Float64Array.from(embedding);
@@ -182,8 +196,7 @@ export class ReferenceSequence {
       const down = linear(w(`${p}.mlp.down_proj.weight`), act, c.hidden);
       x = x.map((v, i) => v + down[i]!);
     }
-    const final = rmsNorm(x, w('model.norm.weight'), c.eps);
-    return Float32Array.from(linear(w(c.tied ? 'model.embed_tokens.weight' : 'lm_head.weight'), final, c.vocab));
+    return rmsNorm(x, w('model.norm.weight'), c.eps);
   }
 }
 
@@ -253,6 +266,22 @@ export class DecoderReference {
     }
     return out;
   }
+}
+
+/**
+ * An embedding as sentence-transformers computes it from the final hidden states: the last
+ * token's (or the mean over all tokens), cut to `dimensions`, scaled to unit length.
+ */
+export function referenceEmbedding(
+  model: DecoderReference,
+  tokens: number[],
+  { pooling = 'last', dimensions = model.config.hidden, normalize = true }: { pooling?: 'last' | 'mean'; dimensions?: number; normalize?: boolean } = {},
+): number[] {
+  const hidden = model.newSequence().hiddenStates(tokens);
+  const rows = pooling === 'mean' ? hidden : [hidden.at(-1)!];
+  const pooled = Array.from({ length: dimensions }, (_, i) => rows.reduce((sum, row) => sum + row[i]!, 0) / rows.length);
+  const norm = normalize ? Math.hypot(...pooled) : 1;
+  return pooled.map((v) => v / norm);
 }
 
 export function argmax(values: Float32Array): number {

@@ -47,7 +47,7 @@ test('400 INVALID_ARGUMENT: images need the vlm backend', async () => {
 
 test('404 UNKNOWN: model not served, and an unknown endpoint', async () => {
   await expectError(await postJson(`${server.url}/v1/chat/completions`, { ...chat, model: 'gpt-4' }), 404, 'UNKNOWN', 'The model `gpt-4` does not exist.', 'model');
-  await expectError(await postJson(`${server.url}/v1/embeddings`, {}), 404, 'UNKNOWN', 'No such endpoint.');
+  await expectError(await postJson(`${server.url}/v1/audio/transcriptions`, {}), 404, 'UNKNOWN', 'No such endpoint.');
 });
 
 test('404 UNKNOWN: /v1/sample on a non-llm backend', async () => {

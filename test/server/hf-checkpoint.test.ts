@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeRandomCheckpoint } from '../../models/random-checkpoint.ts';
-import { BUILTIN_SHAPES } from '../../models/recipe.ts';
+import { BUILTIN_SHAPES, ensureModel } from '../../models/recipe.ts';
 import { postJson } from './harness.ts';
 import { startServeProcess, type ServeProcess } from './serve-process.ts';
 
@@ -54,6 +54,31 @@ test('a sharded BF16 checkpoint is converted once (int4 on cpu), served by its n
   assert.ok(other && other.dtype === 'fp32' && other.converted !== converted!.converted);
   fp32.child.kill('SIGTERM');
   await fp32.exited;
+});
+
+test('--task embed converts the checkpoint for embeddings (another cache entry) and serves /v1/embeddings; a mismatched model and task are refused at start-up', async () => {
+  const server = await startServeProcess(['--model', checkpoint, '--task', 'embed', '--threads', '1'], { XLLM_CACHE_DIR: cache });
+  try {
+    const converted = server.logs.find((l) => l.event === 'checkpoint_converted');
+    assert.ok(converted && converted.task === 'embed' && String(converted.converted).endsWith('-int4-embed'), JSON.stringify(converted));
+    const res = await postJson(`${server.url}/v1/embeddings`, { input: ['hello', 'world'] });
+    const body = (await res.json()) as { data: Array<{ embedding: number[] }> };
+    assert.is(res.status, 200);
+    assert.equal(body.data.map((d) => d.embedding.length), [64, 64]);
+    assert.ok(Math.abs(Math.hypot(...body.data[0]!.embedding) - 1) < 1e-5, 'normalized');
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exited;
+  }
+  const cli = join(import.meta.dirname, '..', '..', 'server', 'cli.ts');
+  const serve = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', '0', ...args], { encoding: 'utf8', env: { ...process.env, XLLM_CACHE_DIR: cache } });
+  const converted = server.logs.find((l) => l.event === 'checkpoint_converted')!.converted as string;
+  const generateOnEmbedding = serve('--model', converted);
+  assert.is(generateOnEmbedding.status, 2);
+  assert.match(generateOnEmbedding.stderr, /converted for embeddings: serve it with --task embed/);
+  const embedOnGenerative = serve('--model', ensureModel('tiny', 'fp32'), '--task', 'embed');
+  assert.is(embedOnGenerative.status, 2);
+  assert.match(embedOnGenerative.stderr, /--task embed needs a model converted for embeddings/);
 });
 
 test('a directory that is neither a converted model nor a checkpoint is named at start-up', async () => {

@@ -1,17 +1,19 @@
 // The Hugging Face Optimum / transformers.js layout of Qwen2 ("text-generation-with-past"):
 // input_ids, attention_mask, position_ids, past_key_values.{i}.key/value →
 // logits [batch, seq, vocab], present.{i}.key/value, in standard ONNX ops so any
-// onnxruntime build that transformers.js uses can run it.
+// onnxruntime build that transformers.js uses can run it. Converted for embeddings
+// ("feature-extraction"), it outputs last_hidden_state [batch, seq, hidden] instead of logits.
 import type { GraphBuilder } from '../../onnx/graph.ts';
 import { DataType, attr } from '../../onnx/graph.ts';
 import type { DecoderConfig } from '../../decoder/config.ts';
+import type { GraphOutput } from '../../decoder/engine-graph.ts';
 import { ropeTables, rotateHalf } from '../../decoder/rope.ts';
 import type { WeightEmitter } from '../../decoder/weights.ts';
 
 /** Masked attention scores: the lowest float32, so a fully masked (padding) row stays finite. */
 const MASKED_SCORE = -3.4028234663852886e38;
 
-export function buildOptimumGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderConfig): void {
+export function buildOptimumGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderConfig, output: GraphOutput = 'logits'): void {
   const h = c.numAttentionHeads;
   const kv = c.numKeyValueHeads;
   const groups = h / kv;
@@ -106,11 +108,14 @@ export function buildOptimumGraph(g: GraphBuilder, w: WeightEmitter, c: DecoderC
   }
 
   const normed = rmsNorm(x, 'model.norm.weight', 'model.norm');
-  const flat = g.op('Reshape', [normed, ints('shape.tokens', [-1, c.hiddenSize])], { name: 'flatten_tokens' });
-  const logitsShape = g.op('Concat', [g.op('Shape', [inputIds], { name: 'logits.batch_seq' }), ints('logits.vocab', [c.vocabSize])], { name: 'logits.shape', attrs: { axis: attr.int(0) } });
-  const logits = g.op('Reshape', [w.lmHead(flat, 'logits_flat'), logitsShape], { name: 'logits', output: 'logits' });
-
-  g.output(logits, DataType.FLOAT, ['batch_size', 'sequence_length', c.vocabSize]);
+  if (output === 'hidden_states') {
+    g.output(g.op('Identity', [normed], { name: 'last_hidden_state', output: 'last_hidden_state' }), DataType.FLOAT, ['batch_size', 'sequence_length', c.hiddenSize]);
+  } else {
+    const flat = g.op('Reshape', [normed, ints('shape.tokens', [-1, c.hiddenSize])], { name: 'flatten_tokens' });
+    const logitsShape = g.op('Concat', [g.op('Shape', [inputIds], { name: 'logits.batch_seq' }), ints('logits.vocab', [c.vocabSize])], { name: 'logits.shape', attrs: { axis: attr.int(0) } });
+    const logits = g.op('Reshape', [w.lmHead(flat, 'logits_flat'), logitsShape], { name: 'logits', output: 'logits' });
+    g.output(logits, DataType.FLOAT, ['batch_size', 'sequence_length', c.vocabSize]);
+  }
   for (let i = 0; i < c.numLayers; i++) {
     g.output(`present.${i}.key`, DataType.FLOAT, presentDims);
     g.output(`present.${i}.value`, DataType.FLOAT, presentDims);

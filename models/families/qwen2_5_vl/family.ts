@@ -16,6 +16,7 @@ export const qwen2_5_vl: Family = {
   ],
   convert(job) {
     if (job.layout !== 'engine') throw new Error('--layout optimum is not supported for qwen2_5_vl checkpoints');
+    if (job.task !== 'generate') throw new Error('--task embed is not supported for qwen2_5_vl checkpoints');
     return writeVlGraphs(job, parseQwen25VlConfig(job.raw));
   },
 };
