@@ -1,11 +1,12 @@
 // Embedding throughput (issue: the rest of the online API): texts per second for 128-token
-// texts in batches of 32, on bench-0.5b (Qwen2.5-0.5B shapes, random weights, fp32 both):
+// texts in batches of 32, on bench-0.5b (Qwen2.5-0.5B shapes, random weights):
 //   - ours: Engine.embed on the graph converted for embeddings, each text tokenized by our
-//     tokenizer, the batch prefilled together (32 rows × 128 tokens in one pass);
+//     tokenizer, the batch prefilled together (32 rows × 128 tokens in one pass); fp32 (the
+//     same bits as the peer) and int4 (what `xllm serve --task embed` converts to on a CPU);
 //   - transformers.js: its `feature-extraction` pipeline on the optimum export of the same
-//     weights (its tokenizer, one batched run), last-token pooling, normalized.
+//     weights, fp32 (its tokenizer, one batched run), last-token pooling, normalized.
 // Each measurement runs in a child process of its own (no thread pool or heap of the other
-// left behind); the two run back to back in rounds and the ratio is the median of the
+// left behind); they run back to back in rounds and a ratio is the median of the
 // per-round ratios. The vectors of both are compared too (cosine similarity).
 //   npx tsx bench/embeddings.ts [--rounds 3] [--batches 3]
 import { execFileSync } from 'node:child_process';
@@ -19,7 +20,7 @@ const BATCH = 32;
 /** Ordinary English words, each one token of the Qwen vocabulary after a space. */
 const WORDS = ['river', 'apple', 'green', 'house', 'music', 'light', 'stone', 'water', 'paper', 'cloud', 'table', 'story', 'train', 'field', 'glass', 'dream'];
 
-type Side = 'ours' | 'transformers.js';
+type Side = 'ours-fp32' | 'ours-int4' | 'transformers.js';
 interface Figures {
   textsPerSecond: number;
   /** The batch's vectors, for the comparison. */
@@ -31,9 +32,9 @@ function texts(): string[] {
   return Array.from({ length: BATCH }, (_, t) => Array.from({ length: TEXT_TOKENS }, (_, i) => WORDS[(i * 7 + t * 3 + ((i * t) % 5)) % WORDS.length]).join(' '));
 }
 
-async function measureOurs(batches: number): Promise<Figures> {
+async function measureOurs(batches: number, int4: boolean): Promise<Figures> {
   const { Engine } = await import('../src/index.ts');
-  const engine = await Engine.load(ensureModel('bench-0.5b', 'embed'), { maxBatchSize: BATCH, prefillChunkTokens: BATCH * TEXT_TOKENS, maxModelLen: 2 * TEXT_TOKENS });
+  const engine = await Engine.load(ensureModel('bench-0.5b', int4 ? 'embed-int4' : 'embed'), { maxBatchSize: BATCH, prefillChunkTokens: BATCH * TEXT_TOKENS, maxModelLen: 2 * TEXT_TOKENS });
   const batch = texts();
   const run = async () => {
     const tokens = batch.map((text) => engine.tokenizer.encode(text, { addSpecialTokens: true }));
@@ -87,30 +88,33 @@ async function main(argv: string[]): Promise<void> {
   const batches = option('--batches', 3);
   if (argv.includes('--measure')) {
     const side = argv[argv.indexOf('--measure') + 1] as Side;
-    console.log(JSON.stringify(side === 'ours' ? await measureOurs(batches) : await measureTransformersJs(batches)));
+    console.log(JSON.stringify(side === 'transformers.js' ? await measureTransformersJs(batches) : await measureOurs(batches, side === 'ours-int4')));
     return;
   }
   const rounds = option('--rounds', 3);
-  ensureModel('bench-0.5b', 'embed');
-  ensureModel('bench-0.5b', 'optimum-embed');
-  console.log(`# embeddings: bench-0.5b fp32, ${BATCH} texts × ${TEXT_TOKENS} tokens a batch, ${batches} batches a measurement, ${availableParallelism()} threads (${cpus()[0]?.model ?? 'cpu'})\n`);
-  const ours: number[] = [];
-  const peer: number[] = [];
-  let agreement = 1;
+  for (const variant of ['embed', 'embed-int4', 'optimum-embed'] as const) ensureModel('bench-0.5b', variant);
+  console.log(`# embeddings: bench-0.5b, ${BATCH} texts × ${TEXT_TOKENS} tokens a batch, ${batches} batches a measurement, ${availableParallelism()} threads (${cpus()[0]?.model ?? 'cpu'})\n`);
+  const sides: Side[] = ['ours-fp32', 'ours-int4', 'transformers.js'];
+  const figures = new Map<Side, number[]>(sides.map((side) => [side, []]));
+  const agreement = new Map<Side, number>();
   for (let round = 0; round < rounds; round++) {
-    const a = measure('ours', batches);
-    const b = measure('transformers.js', batches);
-    ours.push(a.textsPerSecond);
-    peer.push(b.textsPerSecond);
-    agreement = Math.min(agreement, ...a.vectors.map((v, i) => cosine(v, b.vectors[i]!)));
-    console.log(`round ${round + 1}: ours ${a.textsPerSecond.toFixed(1)} texts/s, transformers.js ${b.textsPerSecond.toFixed(1)} texts/s (${(a.textsPerSecond / b.textsPerSecond).toFixed(2)}×)`);
+    const measured = new Map(sides.map((side) => [side, measure(side, batches)]));
+    const peer = measured.get('transformers.js')!;
+    for (const side of sides) {
+      const m = measured.get(side)!;
+      figures.get(side)!.push(m.textsPerSecond);
+      agreement.set(side, Math.min(agreement.get(side) ?? 1, ...m.vectors.map((v, i) => cosine(v, peer.vectors[i]!))));
+    }
+    console.log(`round ${round + 1}: ${sides.map((side) => `${side} ${measured.get(side)!.textsPerSecond.toFixed(2)}`).join(', ')} texts/s`);
   }
-  const ratios = ours.map((x, i) => x / peer[i]!);
-  console.log(`\n| | texts/s (median) | per round |`);
-  console.log(`|---|---|---|`);
-  console.log(`| ours (Engine.embed) | ${median(ours).toFixed(1)} | ${ours.map((x) => x.toFixed(1)).join(' / ')} |`);
-  console.log(`| transformers.js feature-extraction | ${median(peer).toFixed(1)} | ${peer.map((x) => x.toFixed(1)).join(' / ')} |`);
-  console.log(`\nours ÷ transformers.js: ${median(ratios).toFixed(2)}× (per round ${ratios.map((r) => r.toFixed(2)).join(' / ')}); lowest cosine similarity between the two's vectors: ${agreement.toFixed(6)}`);
+  const peer = figures.get('transformers.js')!;
+  console.log(`\n| | texts/s (median) | per round | ÷ transformers.js (median of per-round ratios) | lowest cosine with transformers.js's vectors |`);
+  console.log(`|---|---|---|---|---|`);
+  for (const side of sides) {
+    const values = figures.get(side)!;
+    const ratios = values.map((x, i) => x / peer[i]!);
+    console.log(`| ${side} | ${median(values).toFixed(2)} | ${values.map((x) => x.toFixed(2)).join(' / ')} | ${median(ratios).toFixed(2)}× | ${agreement.get(side)!.toFixed(6)} |`);
+  }
 }
 
 void main(process.argv.slice(2));

@@ -99,8 +99,8 @@ export const BUILTIN_SHAPES = {
 } satisfies Record<string, DecoderShape | Qwen25VlShape>;
 
 export type BuiltinModel = keyof typeof BUILTIN_SHAPES;
-/** Weights of the engine graph; `optimum`: the transformers.js export; `embed`: graphs converted for embeddings (fp32). */
-export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum' | 'embed' | 'optimum-embed';
+/** Weights of the engine graph; `optimum`: the transformers.js export (fp32); `embed`: graphs converted for embeddings (fp32 unless named). */
+export type ModelVariant = 'fp32' | 'fp16' | 'int4' | 'optimum' | 'embed' | 'embed-int4' | 'optimum-embed';
 
 /** The default served model: tiny, engine layout, fp32 (its directory name is the model id). */
 export const DEFAULT_MODEL_DIR = join(MODELS_OUT, 'qwen2-tiny');
@@ -151,8 +151,8 @@ export function ensureModel(name: BuiltinModel = 'tiny', variant: ModelVariant =
   rmSync(dir, { recursive: true, force: true });
   const from = ensureCheckpoint(name);
   const layout: Layout = variant.startsWith('optimum') ? 'optimum' : 'engine';
-  const task: ConvertTask = variant.endsWith('embed') ? 'embed' : 'generate';
-  const dtype: WeightDtype = variant === 'fp16' || variant === 'int4' ? variant : 'fp32';
+  const task: ConvertTask = variant.includes('embed') ? 'embed' : 'generate';
+  const dtype: WeightDtype = variant.includes('int4') ? 'int4' : variant === 'fp16' ? 'fp16' : 'fp32';
   publish(dir, (tmp) => {
     convertCheckpoint({ from, to: tmp, dtype, layout, task });
     writeFileSync(join(tmp, REVISION_FILE), `${CONVERTER_REVISION}\n`);
@@ -162,7 +162,7 @@ export function ensureModel(name: BuiltinModel = 'tiny', variant: ModelVariant =
 
 const VARIANTS: Record<BuiltinModel, ModelVariant[]> = {
   tiny: ['fp32', 'fp16', 'int4', 'optimum', 'embed', 'optimum-embed'],
-  'bench-0.5b': ['fp32', 'int4', 'optimum', 'embed', 'optimum-embed'],
+  'bench-0.5b': ['fp32', 'int4', 'optimum', 'embed', 'embed-int4', 'optimum-embed'],
   'tiny-vl': ['fp32'],
   'qwen3-tiny': ['fp32', 'int4'],
   'llama-tiny': ['fp32', 'int4'],
