@@ -99,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     engine.then(
-      (e) => logger.info('model_loaded', { model: modelNames[0], device: e.device, runtime: e.runtime, threads: e.threads, max_model_len: e.maxModelLen, load_ms: Math.round(performance.now() - loadStarted) }),
+      (e) => logger.info('model_loaded', { model: modelNames[0], device: e.device, device_reason: e.deviceReason, runtime: e.runtime, threads: e.threads, max_model_len: e.maxModelLen, load_ms: Math.round(performance.now() - loadStarted) }),
       () => void stop('model_load_failed', 1),
     );
   });

@@ -1,25 +1,64 @@
-// Picks ONNX Runtime's execution provider for `--device`, with a clear error when the
-// requested one is not installed.
+// Picks ONNX Runtime's execution provider for `--device`. An explicit device is that provider
+// or a clear error; `auto` tries cuda (when its provider is installed), then webgpu (when an
+// adapter answers), then the cpu, and says why it passed over each one it did not take.
 import * as ort from 'onnxruntime-node';
 import type { Device } from './types.ts';
 
-type Provider = 'cpu' | 'cuda' | 'webgpu';
+export type Provider = 'cpu' | 'cuda' | 'webgpu';
+
+/** The provider a model was opened with, and why that one. */
+export interface DeviceChoice {
+  provider: Provider;
+  reason: string;
+}
 
 function installed(name: Provider): boolean {
   return ort.listSupportedBackends().some((b) => b.name === name && (b.bundled || name === 'cpu'));
 }
 
-const missing: Record<Exclude<Provider, 'cpu'>, string> = {
+const notInstalled: Record<Exclude<Provider, 'cpu'>, string> = {
   cuda:
     'the CUDA execution provider is not installed: onnxruntime-node ships it as a separate download; ' +
     'on a machine with CUDA 12 and cuDNN 9 run `npm rebuild onnxruntime-node --onnxruntime-node-install` (needs network)',
   webgpu: 'the WebGPU execution provider is not available in this onnxruntime-node build',
 };
 
-/** The providers to try, best first; `auto` keeps only those present (CPU last). */
-export function resolveProviders(device: Device): Provider[] {
-  if (device === 'cpu') return ['cpu'];
-  if (device === 'auto') return [...(['cuda'] as const).filter(installed), 'cpu'];
-  if (!installed(device)) throw new Error(`device '${device}' unavailable: ${missing[device]}`);
-  return [device];
+/** What ONNX Runtime's refusal to open a session on `provider` means for the user. */
+function unusable(provider: Exclude<Provider, 'cpu'>, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // ONNX Runtime's message starts with its source location; Dawn's own words end it.
+  const adapter = /Failed to get a WebGPU adapter[^\n]*/.exec(message);
+  if (provider === 'webgpu' && adapter) {
+    return `no WebGPU adapter (${adapter[0].trim()}): WebGPU runs on a GPU with a Vulkan driver (libvulkan.so.1 and the GPU vendor's ICD)`;
+  }
+  return message;
+}
+
+/**
+ * Runs `open` with the providers `device` names: an explicit one alone (refused at once when
+ * it is not installed), or for `auto` each candidate in turn until one opens.
+ */
+export async function openOnDevice<T>(device: Device, open: (providers: Provider[]) => Promise<T>): Promise<{ value: T; choice: DeviceChoice }> {
+  if (device === 'cpu') return { value: await open(['cpu']), choice: { provider: 'cpu', reason: 'asked for (device cpu)' } };
+  if (device !== 'auto') {
+    if (!installed(device)) throw new Error(`device '${device}' unavailable: ${notInstalled[device]}`);
+    try {
+      return { value: await open([device]), choice: { provider: device, reason: `asked for (device ${device})` } };
+    } catch (error) {
+      throw new Error(`device '${device}' unavailable: ${unusable(device, error)}`);
+    }
+  }
+  const passedOver: string[] = [];
+  for (const provider of ['cuda', 'webgpu'] as const) {
+    if (!installed(provider)) {
+      passedOver.push(`${provider}: ${notInstalled[provider]}`);
+      continue;
+    }
+    try {
+      return { value: await open([provider]), choice: { provider, reason: `auto: ${[...passedOver, `${provider} opened the model`].join('; ')}` } };
+    } catch (error) {
+      passedOver.push(`${provider}: ${unusable(provider, error)}`);
+    }
+  }
+  return { value: await open(['cpu']), choice: { provider: 'cpu', reason: `auto: no GPU provider could run the model (${passedOver.join('; ')})` } };
 }

@@ -47,6 +47,8 @@ export class Engine implements InferenceEngine {
     readonly maxModelLen: number,
     /** The execution provider in use (cpu, cuda, webgpu). */
     readonly device: string,
+    /** Why that one: asked for, or what `auto` passed over. */
+    readonly deviceReason: string,
     /** What runs the text graph (EngineOptions.runtime). */
     readonly runtime: Runtime,
     /** ONNX Runtime's intra-op threads (EngineOptions.threads). */
@@ -98,7 +100,7 @@ export class Engine implements InferenceEngine {
       observer: options.observer,
     });
     const embedding = manifest.embedding ? { size: manifest.hiddenSize, ...manifest.embedding } : null;
-    return new Engine(tokenizer, maxModelLen, runner.provider, runner.runtime, threads, vision, samplingDefaults, { ...manifest.chat }, embedding, runner, scheduler);
+    return new Engine(tokenizer, maxModelLen, runner.device.provider, runner.device.reason, runner.runtime, threads, vision, samplingDefaults, { ...manifest.chat }, embedding, runner, scheduler);
   }
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {

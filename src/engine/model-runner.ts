@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
 import { hasVision, type ModelManifest } from '../model/manifest.ts';
 import type { PreparedImage } from '../vision/types.ts';
-import { resolveProviders } from './device.ts';
+import { openOnDevice, type DeviceChoice, type Provider } from './device.ts';
 import { createGraphSession, ortSessionOptions, resolveRuntime, type GraphSession, type Runtime, type RuntimeChoice } from './graph-session.ts';
 import { KvCache } from './kv-cache.ts';
 import type { Device } from './types.ts';
@@ -46,7 +46,8 @@ interface Sessions {
 
 export class ModelRunner {
   kv: KvCache | null;
-  readonly provider: string;
+  /** The execution provider the model runs on, and why (`auto` names what it passed over). */
+  readonly device: DeviceChoice;
   /** What runs the text graph. */
   readonly runtime: Runtime;
   /** The graph's output for each picked row: logits, or hidden states (an embedding graph). */
@@ -64,9 +65,9 @@ export class ModelRunner {
     sessions: Sessions,
     private readonly modelDir: string,
     private readonly options: RunnerOptions,
-    provider: string,
+    device: DeviceChoice,
   ) {
-    this.provider = provider;
+    this.device = device;
     this.sessions = sessions;
     this.runtime = sessions.text.runtime;
     const { logits, hiddenStates } = manifest.outputs;
@@ -80,9 +81,8 @@ export class ModelRunner {
 
   /** `manifest` is the model directory's, already read (readManifest). */
   static async load(modelDir: string, manifest: ModelManifest, options: RunnerOptions): Promise<ModelRunner> {
-    const providers = resolveProviders(options.device);
-    const sessions = await createSessions(modelDir, manifest, providers, options);
-    return new ModelRunner(manifest, sessions, modelDir, options, providers[0]);
+    const { value: sessions, choice } = await openOnDevice(options.device, (providers) => createSessions(modelDir, manifest, providers, options));
+    return new ModelRunner(manifest, sessions, modelDir, options, choice);
   }
 
   private newCache(): KvCache {
@@ -106,7 +106,7 @@ export class ModelRunner {
   }
 
   async restore(): Promise<void> {
-    this.sessions ??= await createSessions(this.modelDir, this.manifest, resolveProviders(this.options.device), this.options);
+    this.sessions ??= await createSessions(this.modelDir, this.manifest, [this.device.provider], this.options);
     this.kv ??= this.newCache();
   }
 
@@ -221,12 +221,16 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-async function createSessions(dir: string, manifest: ModelManifest, providers: string[], options: RunnerOptions): Promise<Sessions> {
+async function createSessions(dir: string, manifest: ModelManifest, providers: Provider[], options: RunnerOptions): Promise<Sessions> {
   const settings = { providers, threads: options.threads };
-  const [text, vision] = await Promise.all([
+  const [text, vision] = await Promise.allSettled([
     createGraphSession(join(dir, manifest.graph), resolveRuntime(options.runtime, providers), settings),
     // The vision graph's output size depends on the images, so onnxruntime-node allocates it.
     hasVision(manifest) ? ort.InferenceSession.create(join(dir, manifest.vision.graph), ortSessionOptions(settings)) : null,
   ]);
-  return { text, vision };
+  if (text.status === 'fulfilled' && vision.status === 'fulfilled') return { text: text.value, vision: vision.value };
+  // One graph opened and the other did not: let the opened one go (`auto` tries another device).
+  if (text.status === 'fulfilled') await text.value.release();
+  if (vision.status === 'fulfilled') await vision.value?.release();
+  throw text.status === 'rejected' ? text.reason : (vision as PromiseRejectedResult).reason;
 }
