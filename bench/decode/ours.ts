@@ -2,7 +2,7 @@
 // then batch-1 decode) and the concurrent streams, with the share of wall time spent outside
 // ONNX Runtime's session.run (the engine's own per-step cost: scheduling, sampling,
 // detokenizing).
-import { Engine, samplingParams } from '../../src/index.ts';
+import { Engine, samplingParams, type EngineOptions } from '../../src/index.ts';
 import { DECODE_TOKENS, LONG_CONTEXT_TOKENS, LONG_PROMPT_TOKENS, STREAM_COUNTS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, promptTokens, singleStream, type SingleStream } from './workload.ts';
 
 export interface OurSingle extends SingleStream {
@@ -29,11 +29,15 @@ async function generate(engine: Engine, id: string, prompt: number[], maxTokens:
   return count;
 }
 
+/** Where a measurement runs: the cpu with THREADS threads unless told otherwise (the GPU run: deploy/gpu/check.ts). */
+export type Placement = Pick<EngineOptions, 'device' | 'threads'>;
+
 /** Loads the model, warms it up, runs `body`, closes; `runMs()` is the time spent inside session.run so far. */
-async function withEngine<T>(modelDir: string, body: (engine: Engine, runMs: () => number) => Promise<T>, maxModelLen = 1024): Promise<T> {
+async function withEngine<T>(modelDir: string, body: (engine: Engine, runMs: () => number) => Promise<T>, maxModelLen = 1024, placement: Placement = {}): Promise<T> {
   let inside = 0; // milliseconds inside session.run, from the engine's observer
   const engine = await Engine.load(modelDir, {
     threads: THREADS,
+    ...placement,
     maxBatchSize: 16,
     maxModelLen,
     observer: { onForward: ({ seconds }) => (inside += seconds * 1000) },
@@ -46,7 +50,7 @@ async function withEngine<T>(modelDir: string, body: (engine: Engine, runMs: () 
   }
 }
 
-export function measureOurSingle(modelDir: string, variant: number): Promise<OurSingle> {
+export function measureOurSingle(modelDir: string, variant: number, placement?: Placement): Promise<OurSingle> {
   return withEngine(modelDir, async (engine, runMs) => {
     const times: number[] = [];
     let runAtFirstToken = 0;
@@ -57,10 +61,10 @@ export function measureOurSingle(modelDir: string, variant: number): Promise<Our
     });
     const decodeWall = times.at(-1)! - times[0]!;
     return { ...singleStream(LONG_PROMPT_TOKENS, submitted, times), outsideRun: 1 - (runMs() - runAtFirstToken) / decodeWall, runtime: engine.runtime };
-  });
+  }, undefined, placement);
 }
 
-export function measureOurStreams(modelDir: string): Promise<OurStreams> {
+export function measureOurStreams(modelDir: string, placement?: Placement): Promise<OurStreams> {
   return withEngine(modelDir, async (engine, runMs) => {
     const tokS: Record<number, number> = {};
     let outsideRun16 = 0;
@@ -75,7 +79,7 @@ export function measureOurStreams(modelDir: string): Promise<OurStreams> {
       if (count === 16) outsideRun16 = 1 - (runMs() - runBefore) / wall;
     }
     return { tokS, outsideRun16 };
-  });
+  }, undefined, placement);
 }
 
 export interface OurLongContext extends SingleStream {
