@@ -21,10 +21,6 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const model = checkModel(c, body.model);
   const inputs = embeddingInputs(body.input);
   if (inputs.length > MAX_EMBEDDING_INPUTS) throw new ApiError(400, 'INVALID_ARGUMENT', `input has ${inputs.length} entries; at most ${MAX_EMBEDDING_INPUTS} are taken`, 'input');
-  const { size } = engine.embedding;
-  if (body.dimensions != null && body.dimensions > size) {
-    throw new ApiError(400, 'INVALID_ARGUMENT', `dimensions must be at most ${size}, this model's embedding size`, 'dimensions');
-  }
   const param = (i: number) => (typeof body.input === 'string' || typeof body.input[0] === 'number' ? 'input' : `input[${i}]`);
   const prompts = inputs.map((input, i) => {
     // An embedding takes the whole context: maxModelLen tokens, none left for generation.

@@ -40,6 +40,9 @@ const poisoned: Array<{ path: string; body: unknown; param: string | null }> = [
   { path: '/v1/completions', body: '{"model": "', param: null },
   { path: '/v1/responses', body: { model: MODEL, input: 'hi', temperature: 5, stream: true }, param: 'temperature' },
   { path: '/v1/rerank', body: { model: MODEL, query: 'q', documents: [] }, param: 'documents' },
+  // This server generates: /v1/embeddings refuses, naming model (bad fields are 400s first).
+  { path: '/v1/embeddings', body: { model: MODEL, input: 'a' }, param: 'model' },
+  { path: '/v1/embeddings', body: { model: MODEL, input: [1, -2] }, param: 'input[1]' },
   { path: '/v1/rerank', body: { model: MODEL, query: 'q', documents: ['a'], top_n: 0 }, param: 'top_n' },
   { path: '/v1/rerank', body: { model: MODEL, query: 'q', documents: ['x'.repeat(3 * 2 ** 20)] }, param: 'documents[0]' },
   { path: '/v1/responses', body: { model: MODEL, input: 'hi', store: true }, param: 'store' },
