@@ -4,74 +4,16 @@
 // cache is fed and fetched as the same buffer so that attention updates it in place, that is
 // tens of MB a step plus the garbage collection it causes. Here nothing is copied.
 //
-// It uses the ONNX Runtime library that onnxruntime-node ships (loaded by path, so the process
-// holds one copy) through its C API: OrtGetApiBase()->GetApi(version) returns a table of
-// function pointers whose order is fixed (onnxruntime_c_api.h only ever appends to it). The
-// slots below are the ones we call, numbered as in that header; the API version we ask for is
-// the oldest that has all of them.
+// ort_api.h binds the ONNX Runtime library that onnxruntime-node ships; matmul_nbits_op.c is
+// our int4 kernel, which sessions get when the caller asks and the CPU can run it.
 #include <dlfcn.h>
 #include <node_api.h>
-#include <stdint.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct OrtEnv OrtEnv;
-typedef struct OrtStatus OrtStatus;
-typedef struct OrtMemoryInfo OrtMemoryInfo;
-typedef struct OrtSession OrtSession;
-typedef struct OrtSessionOptions OrtSessionOptions;
-typedef struct OrtValue OrtValue;
-
-enum { ORT_API_VERSION_USED = 13 };
-
-// OrtApi slot numbers.
-enum {
-  SLOT_GET_ERROR_MESSAGE = 2,
-  SLOT_CREATE_ENV = 3,
-  SLOT_CREATE_SESSION = 7,
-  SLOT_RUN = 9,
-  SLOT_CREATE_SESSION_OPTIONS = 10,
-  SLOT_SET_SESSION_EXECUTION_MODE = 13,
-  SLOT_SET_SESSION_GRAPH_OPTIMIZATION_LEVEL = 23,
-  SLOT_SET_INTRA_OP_NUM_THREADS = 24,
-  SLOT_SET_INTER_OP_NUM_THREADS = 25,
-  SLOT_CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE = 49,
-  SLOT_CREATE_CPU_MEMORY_INFO = 69,
-  SLOT_RELEASE_STATUS = 93,
-  SLOT_RELEASE_SESSION = 95,
-  SLOT_RELEASE_VALUE = 96,
-  SLOT_RELEASE_SESSION_OPTIONS = 100,
-};
-
-// Enum values of the C API.
-enum { LOGGING_LEVEL_WARNING = 2, EXECUTION_MODE_SEQUENTIAL = 0, GRAPH_OPTIMIZATION_ALL = 99 };
-enum { ARENA_ALLOCATOR = 1, MEM_TYPE_DEFAULT = 0 };
-enum { ELEMENT_FLOAT = 1, ELEMENT_UINT8 = 2, ELEMENT_INT8 = 3, ELEMENT_INT32 = 6, ELEMENT_INT64 = 7 };
-
-typedef struct {
-  const void *(*GetApi)(uint32_t version);
-  const char *(*GetVersionString)(void);
-} OrtApiBase;
-
-static struct {
-  const char *(*GetErrorMessage)(const OrtStatus *);
-  OrtStatus *(*CreateEnv)(int level, const char *logid, OrtEnv **out);
-  OrtStatus *(*CreateSession)(const OrtEnv *, const char *path, const OrtSessionOptions *, OrtSession **out);
-  OrtStatus *(*Run)(OrtSession *, const void *run_options, const char *const *input_names, const OrtValue *const *inputs,
-                    size_t input_count, const char *const *output_names, size_t output_count, OrtValue **outputs);
-  OrtStatus *(*CreateSessionOptions)(OrtSessionOptions **out);
-  OrtStatus *(*SetSessionExecutionMode)(OrtSessionOptions *, int mode);
-  OrtStatus *(*SetSessionGraphOptimizationLevel)(OrtSessionOptions *, int level);
-  OrtStatus *(*SetIntraOpNumThreads)(OrtSessionOptions *, int threads);
-  OrtStatus *(*SetInterOpNumThreads)(OrtSessionOptions *, int threads);
-  OrtStatus *(*CreateTensorWithDataAsOrtValue)(const OrtMemoryInfo *, void *data, size_t bytes, const int64_t *shape,
-                                               size_t rank, int element_type, OrtValue **out);
-  OrtStatus *(*CreateCpuMemoryInfo)(int allocator, int mem_type, OrtMemoryInfo **out);
-  void (*ReleaseStatus)(OrtStatus *);
-  void (*ReleaseSession)(OrtSession *);
-  void (*ReleaseValue)(OrtValue *);
-  void (*ReleaseSessionOptions)(OrtSessionOptions *);
-} ort;
+#include "matmul_nbits_op.h"
+#include "ort_api.h"
 
 static OrtEnv *env;
 static OrtMemoryInfo *cpu_memory;
@@ -136,22 +78,8 @@ static napi_value load(napi_env env_js, napi_callback_info info) {
     const OrtApiBase *(*get_api_base)(void) = (const OrtApiBase *(*)(void))dlsym(library, "OrtGetApiBase");
     if (!get_api_base) return napi_throw_error(env_js, NULL, "OrtGetApiBase not found in the ONNX Runtime library"), NULL;
     void *const *api = (void *const *)get_api_base()->GetApi(ORT_API_VERSION_USED);
-    if (!api) return napi_throw_error(env_js, NULL, "the ONNX Runtime library is older than C API version 13"), NULL;
-    *(void **)&ort.GetErrorMessage = api[SLOT_GET_ERROR_MESSAGE];
-    *(void **)&ort.CreateEnv = api[SLOT_CREATE_ENV];
-    *(void **)&ort.CreateSession = api[SLOT_CREATE_SESSION];
-    *(void **)&ort.Run = api[SLOT_RUN];
-    *(void **)&ort.CreateSessionOptions = api[SLOT_CREATE_SESSION_OPTIONS];
-    *(void **)&ort.SetSessionExecutionMode = api[SLOT_SET_SESSION_EXECUTION_MODE];
-    *(void **)&ort.SetSessionGraphOptimizationLevel = api[SLOT_SET_SESSION_GRAPH_OPTIMIZATION_LEVEL];
-    *(void **)&ort.SetIntraOpNumThreads = api[SLOT_SET_INTRA_OP_NUM_THREADS];
-    *(void **)&ort.SetInterOpNumThreads = api[SLOT_SET_INTER_OP_NUM_THREADS];
-    *(void **)&ort.CreateTensorWithDataAsOrtValue = api[SLOT_CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE];
-    *(void **)&ort.CreateCpuMemoryInfo = api[SLOT_CREATE_CPU_MEMORY_INFO];
-    *(void **)&ort.ReleaseStatus = api[SLOT_RELEASE_STATUS];
-    *(void **)&ort.ReleaseSession = api[SLOT_RELEASE_SESSION];
-    *(void **)&ort.ReleaseValue = api[SLOT_RELEASE_VALUE];
-    *(void **)&ort.ReleaseSessionOptions = api[SLOT_RELEASE_SESSION_OPTIONS];
+    if (!api) return napi_throw_error(env_js, NULL, "the ONNX Runtime library is older than 1.17 (C API version 17)"), NULL;
+    ort_bind(api);
     // ONNX Runtime keeps one environment per process: this shares onnxruntime-node's.
     OrtStatus *status = ort.CreateEnv(LOGGING_LEVEL_WARNING, "xllm-ts", &env);
     if (!status) status = ort.CreateCpuMemoryInfo(ARENA_ALLOCATOR, MEM_TYPE_DEFAULT, &cpu_memory);
@@ -205,13 +133,16 @@ static void session_finalize(napi_env env_js, void *data, void *hint) {
   free(session);
 }
 
-// ---- createSession(path, intraOpThreads) → Promise<session>, built off the main thread ----
+// ---- createSession(path, intraOpThreads, int4Kernel) → Promise<session>, built off the main thread ----
+// int4Kernel: MatMulNBits nodes run on our kernel (matmul_nbits_op.c); the caller checks
+// int4KernelUnavailable() first.
 
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   char *path;
   int threads;
+  bool int4_kernel;
   OrtSession *session;
   char *error;
 } CreateJob;
@@ -225,6 +156,11 @@ static void create_execute(napi_env env_js, void *data) {
   if (!status) status = ort.SetSessionGraphOptimizationLevel(options, GRAPH_OPTIMIZATION_ALL);
   if (!status) status = ort.SetInterOpNumThreads(options, 1);
   if (!status && job->threads > 0) status = ort.SetIntraOpNumThreads(options, job->threads);
+  if (!status && job->int4_kernel) {
+    OrtCustomOpDomain *domain;
+    status = matmul_nbits_domain(&domain);
+    if (!status) status = ort.AddCustomOpDomain(options, domain);
+  }
   if (!status) status = ort.CreateSession(env, job->path, options, &job->session);
   if (options) ort.ReleaseSessionOptions(options);
   job->error = status_message(status);
@@ -265,14 +201,17 @@ static void create_complete(napi_env env_js, napi_status work_status, void *data
 }
 
 static napi_value create_session(napi_env env_js, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
   if (!runtime_version) return napi_throw_error(env_js, NULL, "load() first"), NULL;
   size_t length;
   int threads;
+  bool int4_kernel;
   NAPI_CALL(napi_get_value_string_utf8(env_js, argv[0], NULL, 0, &length));
   NAPI_CALL(napi_get_value_int32(env_js, argv[1], &threads));
+  NAPI_CALL(napi_get_value_bool(env_js, argv[2], &int4_kernel));
+  if (int4_kernel && matmul_nbits_unavailable()) return napi_throw_error(env_js, NULL, matmul_nbits_unavailable()), NULL;
   CreateJob *job = calloc(1, sizeof *job);
   if (job) job->path = malloc(length + 1);
   if (!job || !job->path) {
@@ -280,6 +219,7 @@ static napi_value create_session(napi_env env_js, napi_callback_info info) {
     return throw_out_of_memory(env_js);
   }
   job->threads = threads;
+  job->int4_kernel = int4_kernel;
   napi_get_value_string_utf8(env_js, argv[0], job->path, length + 1, NULL);
   napi_value promise = queue_promise_work(env_js, "ort.createSession", create_execute, create_complete, job, &job->work, &job->deferred);
   if (!promise) {
@@ -449,12 +389,23 @@ static napi_value run(napi_env env_js, napi_callback_info info) {
   return promise;
 }
 
+// int4KernelUnavailable(): why our MatMulNBits kernel cannot run on this CPU, or null.
+static napi_value int4_kernel_unavailable(napi_env env_js, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  const char *reason = matmul_nbits_unavailable();
+  if (reason) NAPI_CALL(napi_create_string_utf8(env_js, reason, NAPI_AUTO_LENGTH, &result));
+  else NAPI_CALL(napi_get_null(env_js, &result));
+  return result;
+}
+
 static napi_value init(napi_env env_js, napi_value exports) {
   const napi_property_descriptor methods[] = {
     {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
     {"createSession", NULL, create_session, NULL, NULL, NULL, napi_default, NULL},
     {"releaseSession", NULL, release_session, NULL, NULL, NULL, napi_default, NULL},
     {"run", NULL, run, NULL, NULL, NULL, napi_default, NULL},
+    {"int4KernelUnavailable", NULL, int4_kernel_unavailable, NULL, NULL, NULL, napi_default, NULL},
   };
   NAPI_CALL(napi_define_properties(env_js, exports, sizeof methods / sizeof methods[0], methods));
   return exports;

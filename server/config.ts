@@ -2,7 +2,7 @@
 // (`--max_concurrent_requests`) and vLLM's names where the meaning is the same
 // (`--max-num-seqs`, `--enable-prefix-caching`) as aliases; `--flag value` or `--flag=value`;
 // `--no-FLAG` turns a boolean off; the model may also come first, as in `vllm serve MODEL`.
-import type { Device, RuntimeChoice } from '../src/index.ts';
+import type { Device, Int4KernelChoice, RuntimeChoice } from '../src/index.ts';
 import { REASONING_PARSERS, TOOL_CALL_PARSERS } from './tools/parsers.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -30,6 +30,8 @@ export interface ServerConfig {
   device: Device;
   /** What runs the text graph on the cpu device (EngineOptions.runtime). */
   runtime: RuntimeChoice;
+  /** What multiplies by int4 weights on the native runtime (EngineOptions.int4Kernel). */
+  int4Kernel: Int4KernelChoice;
   threads?: number;
   /** 0 = unlimited. */
   maxConcurrentRequests: number;
@@ -67,6 +69,7 @@ export const defaultConfig: ServerConfig = {
   port: 9977,
   device: 'auto',
   runtime: 'auto',
+  int4Kernel: 'auto',
   maxConcurrentRequests: 200,
   // On by default, as in vLLM: it changes no output, only the work done.
   enablePrefixCache: true,
@@ -119,6 +122,12 @@ const flags: Record<string, FlagSpec> = {
     kind: 'string',
     values: ['auto', 'native', 'onnxruntime-node'],
     help: 'auto | native | onnxruntime-node: what runs the text graph on cpu (default auto: native when built)',
+  },
+  'int4-kernel': {
+    key: 'int4Kernel',
+    kind: 'string',
+    values: ['auto', 'xllm', 'onnxruntime'],
+    help: "auto | xllm | onnxruntime: what multiplies by int4 weights on the native runtime (default auto: xllm's AVX-512 VNNI kernel where the CPU has it)",
   },
   threads: { key: 'threads', kind: 'int', min: 1, help: 'ONNX Runtime intra-op threads' },
   'max-concurrent-requests': {

@@ -29,7 +29,7 @@ export type {
   Usage,
   VisionInfo,
 } from './engine/types.ts';
-export type { Runtime, RuntimeChoice } from './engine/graph-session.ts';
+export type { Int4Kernel, Int4KernelChoice, Int4KernelUse, Runtime, RuntimeChoice } from './engine/graph-session.ts';
 export { hasVision, readManifest, type ModelManifest } from './model/manifest.ts';
 export { compileConstraint, ConstraintError, type ConstraintSpec, type ToolCallSyntax, type ToolSpec } from './constraint/index.ts';
 export {

@@ -47,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   const engine = Engine.load(modelDir, {
     device: config.device,
     runtime: config.runtime,
+    int4Kernel: config.int4Kernel,
     threads: config.threads,
     maxBatchSize: config.maxBatchSize,
     maxModelLen: config.maxModelLen,
@@ -99,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     engine.then(
-      (e) => logger.info('model_loaded', { model: modelNames[0], device: e.device, device_reason: e.deviceReason, runtime: e.runtime, threads: e.threads, max_model_len: e.maxModelLen, load_ms: Math.round(performance.now() - loadStarted) }),
+      (e) => logger.info('model_loaded', { model: modelNames[0], device: e.device, device_reason: e.deviceReason, runtime: e.runtime, int4_kernel: e.int4Kernel?.kernel, int4_kernel_reason: e.int4Kernel?.reason, threads: e.threads, max_model_len: e.maxModelLen, load_ms: Math.round(performance.now() - loadStarted) }),
       () => void stop('model_load_failed', 1),
     );
   });

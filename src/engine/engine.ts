@@ -13,7 +13,7 @@ import { Channel } from './channel.ts';
 import { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';
 import { ModelRunner } from './model-runner.ts';
-import type { Runtime } from './graph-session.ts';
+import type { Int4KernelUse, Runtime } from './graph-session.ts';
 import { Phase, type EmbedRequestState, type GenerateRequestState, type SampleRequestState } from './requests.ts';
 import { Scheduler } from './scheduler.ts';
 import type {
@@ -51,6 +51,8 @@ export class Engine implements InferenceEngine {
     readonly deviceReason: string,
     /** What runs the text graph (EngineOptions.runtime). */
     readonly runtime: Runtime,
+    /** What runs the int4 products (EngineOptions.int4Kernel), and why; null for a model without int4 weights. */
+    readonly int4Kernel: Int4KernelUse | null,
     /** ONNX Runtime's intra-op threads (EngineOptions.threads). */
     readonly threads: number,
     readonly vision: VisionInfo | null,
@@ -81,6 +83,7 @@ export class Engine implements InferenceEngine {
         device: options.device ?? 'cpu',
         threads,
         runtime: options.runtime ?? 'auto',
+        int4Kernel: options.int4Kernel ?? 'auto',
         slots,
         maxLength: maxModelLen,
       }),
@@ -100,7 +103,7 @@ export class Engine implements InferenceEngine {
       observer: options.observer,
     });
     const embedding = manifest.embedding ? { size: manifest.hiddenSize, ...manifest.embedding } : null;
-    return new Engine(tokenizer, maxModelLen, runner.device.provider, runner.device.reason, runner.runtime, threads, vision, samplingDefaults, { ...manifest.chat }, embedding, runner, scheduler);
+    return new Engine(tokenizer, maxModelLen, runner.device.provider, runner.device.reason, runner.runtime, runner.int4Kernel, threads, vision, samplingDefaults, { ...manifest.chat }, embedding, runner, scheduler);
   }
 
   generate(request: GenerationRequest, options: { signal?: AbortSignal } = {}): AsyncIterable<GenerationEvent> {

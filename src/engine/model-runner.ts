@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { hasVision, type ModelManifest } from '../model/manifest.ts';
 import type { PreparedImage } from '../vision/types.ts';
 import { openOnDevice, type DeviceChoice, type Provider } from './device.ts';
-import { createGraphSession, ortSessionOptions, resolveRuntime, type GraphSession, type Runtime, type RuntimeChoice } from './graph-session.ts';
+import { createGraphSession, ortSessionOptions, resolveRuntime, type GraphSession, type Int4KernelChoice, type Int4KernelUse, type Runtime, type RuntimeChoice } from './graph-session.ts';
 import { KvCache } from './kv-cache.ts';
 import type { Device } from './types.ts';
 import type { ChunkImages } from './vision-prompt.ts';
@@ -18,6 +18,8 @@ export interface RunnerOptions {
   device: Device;
   threads?: number;
   runtime: RuntimeChoice;
+  /** For a model with int4 weights: which kernel multiplies by them. */
+  int4Kernel: Int4KernelChoice;
   slots: number;
   maxLength: number;
 }
@@ -50,6 +52,8 @@ export class ModelRunner {
   readonly device: DeviceChoice;
   /** What runs the text graph. */
   readonly runtime: Runtime;
+  /** What runs its int4 products, and why; null for a model without int4 weights. */
+  readonly int4Kernel: Int4KernelUse | null;
   /** The graph's output for each picked row: logits, or hidden states (an embedding graph). */
   readonly rowOutput: { name: string; width: number };
   private sessions: Sessions | null;
@@ -70,6 +74,7 @@ export class ModelRunner {
     this.device = device;
     this.sessions = sessions;
     this.runtime = sessions.text.runtime;
+    this.int4Kernel = sessions.text.int4Kernel;
     const { logits, hiddenStates } = manifest.outputs;
     this.rowOutput = logits !== undefined ? { name: logits, width: manifest.vocabSize } : { name: hiddenStates!, width: manifest.hiddenSize };
     this.kv = this.newCache();
@@ -106,7 +111,9 @@ export class ModelRunner {
   }
 
   async restore(): Promise<void> {
-    this.sessions ??= await createSessions(this.modelDir, this.manifest, [this.device.provider], this.options);
+    // The kernel that served before sleeping serves again.
+    const options = this.int4Kernel ? { ...this.options, int4Kernel: this.int4Kernel.kernel } : this.options;
+    this.sessions ??= await createSessions(this.modelDir, this.manifest, [this.device.provider], options);
     this.kv ??= this.newCache();
   }
 
@@ -222,7 +229,7 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 async function createSessions(dir: string, manifest: ModelManifest, providers: Provider[], options: RunnerOptions): Promise<Sessions> {
-  const settings = { providers, threads: options.threads };
+  const settings = { providers, threads: options.threads, int4Kernel: manifest.dtype === 'int4' ? options.int4Kernel : undefined };
   const [text, vision] = await Promise.allSettled([
     createGraphSession(join(dir, manifest.graph), resolveRuntime(options.runtime, providers), settings),
     // The vision graph's output size depends on the images, so onnxruntime-node allocates it.

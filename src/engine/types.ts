@@ -3,7 +3,7 @@
 import type { SamplingDefaults } from '../model/generation-config.ts';
 import type { ConstraintSpec } from '../constraint/index.ts';
 import type { SamplingParams } from '../sampling/params.ts';
-import type { RuntimeChoice } from './graph-session.ts';
+import type { Int4KernelChoice, RuntimeChoice } from './graph-session.ts';
 import type { ImageProcessorConfig } from '../vision/config.ts';
 import type { PreparedImage } from '../vision/types.ts';
 
@@ -19,6 +19,13 @@ export interface EngineOptions {
    * native on the cpu device when the addon is built, else onnxruntime-node.
    */
   runtime?: RuntimeChoice;
+  /**
+   * What multiplies by a model's int4 weights (MatMulNBits) on the native runtime: 'xllm', the
+   * project's kernel (CPUs with AVX-512 VNNI; about twice ONNX Runtime's speed on prompts, level
+   * on decode steps); 'onnxruntime', ONNX Runtime's own. Default 'auto': xllm's where the CPU
+   * can run it, else ONNX Runtime's (Engine.int4Kernel says which, and why).
+   */
+  int4Kernel?: Int4KernelChoice;
   /** KV slots = rows decoded together (default 8). */
   maxBatchSize?: number;
   /** Tokens per slot, prompt + output (default: the model's max positions, capped at 4096). */

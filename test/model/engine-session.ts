@@ -1,9 +1,15 @@
 // Test helper: drives an engine-layout graph the way the engine does, with one KV buffer
 // per layer shared by past and present (GQA updates it in place), batch-1 prefill over
-// a row's view and batched decode.
+// a row's view and batched decode. onnxruntime-node runs the graph unless told otherwise.
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
+import { createGraphSession, type GraphSession, type Int4KernelChoice, type Runtime } from '../../src/engine/graph-session.ts';
 import { readManifest, type ModelManifest } from '../../src/model/manifest.ts';
+
+export interface SessionChoice {
+  runtime?: Runtime;
+  int4Kernel?: Int4KernelChoice;
+}
 
 export class EngineSession {
   private readonly keys: Float32Array[];
@@ -12,7 +18,7 @@ export class EngineSession {
   readonly lengths: number[];
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    readonly session: GraphSession,
     readonly manifest: ModelManifest,
     readonly rows: number,
     readonly capacity: number,
@@ -23,9 +29,10 @@ export class EngineSession {
     this.lengths = new Array(rows).fill(0);
   }
 
-  static async open(dir: string, rows: number, capacity: number): Promise<EngineSession> {
+  static async open(dir: string, rows: number, capacity: number, choice: SessionChoice = {}): Promise<EngineSession> {
     const manifest = readManifest(dir);
-    const session = await ort.InferenceSession.create(join(dir, manifest.graph), { intraOpNumThreads: 1 });
+    const settings = { providers: ['cpu'], threads: 1, int4Kernel: choice.int4Kernel };
+    const session = await createGraphSession(join(dir, manifest.graph), choice.runtime ?? 'onnxruntime-node', settings);
     return new EngineSession(session, manifest, rows, capacity);
   }
 
@@ -54,16 +61,16 @@ export class EngineSession {
       [m.inputs.logitsIndices]: new ort.Tensor('int64', BigInt64Array.from(logitsIndices, BigInt), [logitsIndices.length]),
       ...overrides,
     };
-    const fetches: Record<string, ort.Tensor | null> = { [m.outputs.logits!]: null };
+    const logits = new Float32Array(logitsIndices.length * m.vocabSize);
+    const fetches: Record<string, ort.Tensor> = { [m.outputs.logits!]: new ort.Tensor('float32', logits, [logitsIndices.length, m.vocabSize]) };
     for (let i = 0; i < m.numLayers; i++) {
       feeds[m.inputs.pastKeys[i]!] = keys[i]!;
       feeds[m.inputs.pastValues[i]!] = values[i]!;
       fetches[m.outputs.presentKeys[i]!] = keys[i]!;
       fetches[m.outputs.presentValues[i]!] = values[i]!;
     }
-    const out = await this.session.run(feeds, fetches);
+    await this.session.run(feeds, fetches);
     tokens.forEach((t, b) => (this.lengths[first + b]! += t.length));
-    const logits = out[m.outputs.logits!]!.data as Float32Array;
     return logitsIndices.map((_, r) => logits.subarray(r * m.vocabSize, (r + 1) * m.vocabSize));
   }
 

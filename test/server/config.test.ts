@@ -52,7 +52,7 @@ test('kebab-case, snake_case aliases and --flag=value all parse', () => {
   const config = parse(
     '--model', 'models/x', '--model_id=qwen', '--max_concurrent_requests', '3', '--max-batch-size=4',
     '--enable_prefix_cache', '--api-key', 'k', '--served-model-name', 'a', 'b', '--port', '0', '--log_level', 'warn',
-    '--runtime', 'onnxruntime-node',
+    '--runtime', 'onnxruntime-node', '--int4_kernel', 'onnxruntime',
   );
   assert.is(config.model, 'models/x');
   assert.is(config.modelId, 'qwen');
@@ -64,11 +64,13 @@ test('kebab-case, snake_case aliases and --flag=value all parse', () => {
   assert.is(config.port, 0);
   assert.is(config.logLevel, 'warn');
   assert.is(config.runtime, 'onnxruntime-node');
+  assert.is(config.int4Kernel, 'onnxruntime');
+  assert.is(parse().int4Kernel, 'auto');
 });
 
 test('--help wins and lists every flag', () => {
   assert.equal(parseServeArgs(['--port', '1', '--help']), { action: 'help' });
-  for (const flag of ['--model', '--runtime', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout', '--drain-timeout', '--max-num-seqs', '--enable-prefix-caching', '--dtype', '--version', '--log-format']) {
+  for (const flag of ['--model', '--runtime', '--int4-kernel', '--max-concurrent-requests', '--api-key', '--max-body-bytes', '--shutdown-timeout', '--drain-timeout', '--max-num-seqs', '--enable-prefix-caching', '--dtype', '--version', '--log-format']) {
     assert.ok(serveHelp().includes(flag), flag);
   }
 });
@@ -80,6 +82,7 @@ test('bad flags name the problem', () => {
     [['--port', '-1'], /--port must be an integer/],
     [['--backend', 'dit'], /--backend must be one of llm, vlm/],
     [['--runtime', 'wasm'], /--runtime must be one of auto, native, onnxruntime-node/],
+    [['--int4-kernel', 'mlas'], /--int4-kernel must be one of auto, xllm, onnxruntime/],
     [['--model'], /--model needs a value/],
     [['--threads', '0'], /--threads must be an integer ≥ 1/],
     [['--port', '1', 'stray'], /unexpected argument "stray"/],
