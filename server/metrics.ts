@@ -63,6 +63,7 @@ export function createMetrics(): Metrics {
   statGauge('xllm_requests_running', 'Sequences holding a KV slot', (s) => s.running);
   statGauge('xllm_requests_waiting', 'Sequences waiting for a KV slot', (s) => s.waiting);
   statGauge('xllm_kv_slots_used_ratio', 'Fraction of KV slots in use', (s) => s.slotsUsedRatio);
+  statGauge('xllm_kv_cache_bytes', 'Bytes the KV buffers hold (they follow the longest sequence)', (s) => s.kvCacheBytes);
   statGauge('vllm:num_requests_running', 'Number of requests in model execution batches', (s) => s.running);
   statGauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed', (s) => s.waiting);
   // A sequence takes a whole slot, so the share of slots in use is the share of the KV cache.

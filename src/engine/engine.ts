@@ -34,6 +34,7 @@ import { visionPrompt, type VisionPrompt } from './vision-prompt.ts';
 
 const DEFAULT_SLOTS = 8;
 const DEFAULT_MAX_MODEL_LEN = 4096;
+const DEFAULT_KV_SHRINK_DELAY_SECONDS = 30;
 const DEFAULT_QUEUE = 1024;
 const PREFILL_CHUNK = 512;
 /** Logits rows the sampler holds: a decode batch, or a chunk of prompt positions. */
@@ -100,6 +101,8 @@ export class Engine implements InferenceEngine {
       maxQueueLength: options.maxQueueLength ?? DEFAULT_QUEUE,
       prefixCache: options.enablePrefixCache ?? false,
       prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
+      // onnxruntime-node copies the whole cache every run: there it shrinks at once.
+      kvShrinkDelayMs: runner.runtime === 'native' ? (options.kvShrinkDelaySeconds ?? DEFAULT_KV_SHRINK_DELAY_SECONDS) * 1000 : 0,
       observer: options.observer,
     });
     const embedding = manifest.embedding ? { size: manifest.hiddenSize, ...manifest.embedding } : null;
@@ -255,6 +258,7 @@ export class Engine implements InferenceEngine {
       slots: this.slotCount,
       slotsUsedRatio: this.scheduler.slotsUsed / this.slotCount,
       prefixCacheHits: this.scheduler.prefixCacheHits,
+      kvCacheBytes: this.runner.kv?.bytes ?? 0,
       sleeping: this.sleeping,
     };
   }

@@ -2,12 +2,16 @@
 // (BNSH). The graph's GroupQueryAttention writes new positions in place, because the same
 // tensor is fed as `past_key_values.*` and fetched as `present.*`.
 //
-// `capacity` (positions per slot) follows the longest live sequence in steps of GROWTH
-// positions, growing with it and shrinking back once they are all much shorter, instead of
-// sitting at maxModelLen: memory follows the load, and the onnxruntime-node runtime, which
-// copies the bound buffers on every run (a 16-row decode step of bench-0.5b took 270 ms at
-// capacity 1024 against 130 ms at 128, kernels alike), copies no more than needed. A resize
-// copies the cache once, about what one run's binding does.
+// `capacity` (positions per slot) follows the longest live sequence, growing with it and
+// shrinking back once they are all much shorter, instead of sitting at maxModelLen: memory
+// follows the load. How it grows depends on what a bigger buffer costs:
+// - 'step' (onnxruntime-node, which copies the bound buffers on every run: a 16-row decode step
+//   of bench-0.5b took 270 ms at capacity 1024 against 130 ms at 128, kernels alike): in steps
+//   of GROWTH positions, copying no more than needed;
+// - 'double' (the native runtime, where a run copies nothing and capacity costs only memory):
+//   at least doubling, so that a sequence decoding past its prompt resizes a few times, not
+//   every GROWTH tokens. A resize copies the whole cache (250 MB for bench-0.5b's 16 slots at
+//   640 positions).
 import * as ort from 'onnxruntime-node';
 
 export interface KvShape {
@@ -21,12 +25,17 @@ export interface KvShape {
 /** Positions added or removed at a time; a new capacity keeps this much room past the longest. */
 const GROWTH = 128;
 
+export type KvGrowth = 'step' | 'double';
+
 export class KvCache {
   capacity: number;
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
 
-  constructor(readonly shape: KvShape) {
+  constructor(
+    readonly shape: KvShape,
+    private readonly growth: KvGrowth = 'step',
+  ) {
     this.capacity = this.capacityFor(0);
     this.allocate(this.capacity, null);
   }
@@ -68,7 +77,8 @@ export class KvCache {
   reserve(length: number): void {
     if (length <= this.capacity) return;
     if (length > this.shape.maxLength) throw new Error(`kv cache: ${length} positions exceed the limit ${this.shape.maxLength}`);
-    this.allocate(this.capacityFor(length), { keys: this.keys, values: this.values, capacity: this.capacity });
+    const doubled = this.growth === 'double' ? Math.min(this.shape.maxLength, 2 * this.capacity) : 0;
+    this.allocate(Math.max(this.capacityFor(length), doubled), { keys: this.keys, values: this.values, capacity: this.capacity });
   }
 
   /**
@@ -77,10 +87,14 @@ export class KvCache {
    * step. True when it shrank.
    */
   shrinkTo(length: number): boolean {
-    const capacity = this.capacityFor(length);
-    if (capacity + 2 * GROWTH > this.capacity) return false;
-    this.allocate(capacity, { keys: this.keys, values: this.values, capacity: this.capacity });
+    if (!this.canShrinkTo(length)) return false;
+    this.allocate(this.capacityFor(length), { keys: this.keys, values: this.values, capacity: this.capacity });
     return true;
+  }
+
+  /** Whether shrinkTo(length) would shrink. */
+  canShrinkTo(length: number): boolean {
+    return this.capacityFor(length) + 2 * GROWTH <= this.capacity;
   }
 
   /** Feeds/fetches for slots [first, first + count): one tensor per layer and kind, shared in and out. */

@@ -92,13 +92,8 @@ export class ModelRunner {
 
   private newCache(): KvCache {
     const m = this.manifest;
-    return new KvCache({
-      layers: m.numLayers,
-      kvHeads: m.numKeyValueHeads,
-      headDim: m.headDim,
-      slots: this.options.slots,
-      maxLength: this.options.maxLength,
-    });
+    const shape = { layers: m.numLayers, kvHeads: m.numKeyValueHeads, headDim: m.headDim, slots: this.options.slots, maxLength: this.options.maxLength };
+    return new KvCache(shape, this.runtime === 'native' ? 'double' : 'step');
   }
 
   /** Sleep level 1 frees the KV cache; level 2 also the sessions (weights). */

@@ -20,6 +20,8 @@ export interface SchedulerOptions {
   prefixCache: boolean;
   /** Prompt tokens per prefill forward pass. */
   prefillChunk: number;
+  /** How long the KV buffers may stay larger than needed before they shrink (fitCache). */
+  kvShrinkDelayMs: number;
   observer?: EngineObserver;
 }
 
@@ -45,6 +47,8 @@ export class Scheduler {
   /** Vision graph runs in flight (close waits for them before the sessions go). */
   private readonly encoding = new Set<Promise<void>>();
   private wake: (() => void) | null = null;
+  /** Since when the KV buffers could have shrunk (fitCache), or null. */
+  private oversizedSince: number | null = null;
   private stopped = false;
   private paused = false;
   private readonly loopDone: Promise<void>;
@@ -109,6 +113,19 @@ export class Scheduler {
     await Promise.all(this.encoding);
   }
 
+  /** Until poked, or until the KV buffers are due to shrink. */
+  private idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const since = this.oversizedSince;
+      const timer = since === null ? null : setTimeout(() => this.poke(), Math.max(0, since + this.options.kvShrinkDelayMs - performance.now()));
+      timer?.unref();
+      this.wake = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   private poke(): void {
     const wake = this.wake;
     this.wake = null;
@@ -122,7 +139,8 @@ export class Scheduler {
       const prefill = this.paused ? undefined : this.running.find((s) => s.phase === Phase.Prefill && !awaitingImages(s));
       const decoding = this.paused ? [] : this.running.filter((s) => s.phase === Phase.Decode);
       if (!prefill && decoding.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.fitCache();
+        await this.idle();
         continue;
       }
       this.fitCache();
@@ -172,7 +190,8 @@ export class Scheduler {
    * Lets the KV buffers shrink to what they hold: the live sequences and, with prefix caching
    * on the native runtime, the cached prefixes. onnxruntime-node copies the whole cache on every
    * run (kv-cache.ts), so there a cached prefix beyond the live sequences is forgotten rather
-   * than kept at the cost of every step.
+   * than kept at the cost of every step. A shrink waits until the buffers have been too big for
+   * kvShrinkDelayMs: shrinking between two requests made each long prompt pay two resizes.
    */
   private fitCache(): void {
     const kv = this.runner.kv;
@@ -180,7 +199,15 @@ export class Scheduler {
     let longest = 0;
     for (const state of this.running) for (const seq of state.sequences) longest = Math.max(longest, seq.cached);
     if (this.options.prefixCache && this.runner.runtime === 'native') for (const content of this.slotContent) longest = Math.max(longest, content.length);
-    if (!kv.shrinkTo(longest)) return;
+    if (!kv.canShrinkTo(longest)) {
+      this.oversizedSince = null;
+      return;
+    }
+    const now = performance.now();
+    this.oversizedSince ??= now;
+    if (now - this.oversizedSince < this.options.kvShrinkDelayMs) return;
+    this.oversizedSince = null;
+    kv.shrinkTo(longest);
     for (const content of this.slotContent) if (content.length > kv.capacity) content.length = kv.capacity;
   }
 

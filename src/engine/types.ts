@@ -35,6 +35,12 @@ export interface EngineOptions {
   enablePrefixCache?: boolean;
   /** Prompt tokens per prefill forward pass, between decode steps (default 512). */
   prefillChunkTokens?: number;
+  /**
+   * How long the KV buffers may stay larger than the sequences need before they shrink, on the
+   * native runtime (default 30 s; onnxruntime-node, which copies them every step, shrinks at
+   * once): requests one after another reuse them instead of resizing twice each.
+   */
+  kvShrinkDelaySeconds?: number;
   /** Receives timings for the server's metrics; never prompt or completion text. */
   observer?: EngineObserver;
 }
@@ -191,6 +197,8 @@ export interface EngineStats {
   slots: number;
   slotsUsedRatio: number;
   prefixCacheHits: number;
+  /** Bytes the KV buffers hold now (they follow the longest sequence; 0 while asleep). */
+  kvCacheBytes: number;
   sleeping: false | 1 | 2;
 }
 

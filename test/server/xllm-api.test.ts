@@ -250,6 +250,7 @@ test('/health, /metrics names, and logs free of prompt and completion text', asy
     'xllm_inter_token_latency_seconds',
     'xllm_e2e_request_latency_seconds',
     'xllm_kv_slots_used_ratio',
+    'xllm_kv_cache_bytes',
     'xllm_prompt_tokens_total',
     'xllm_generation_tokens_total',
     'xllm_prefix_cache_hits_total',
@@ -258,6 +259,7 @@ test('/health, /metrics names, and logs free of prompt and completion text', asy
     assert.ok(metrics.includes(`\n${name}`) || metrics.includes(`# TYPE ${name}`), name);
   }
   assert.ok(/xllm_requests_total\{endpoint="\/v1\/completions",status="200"\} [1-9]/.test(metrics));
+  assert.ok(/\nxllm_kv_cache_bytes [1-9]\d*\n/.test(metrics), 'the KV buffers\' size');
   const logs = server.logs.join('');
   assert.ok(logs.includes('"endpoint":"/v1/completions"'));
   assert.ok(logs.includes(`"response_bytes":${raw.byteLength},`), 'a JSON response is logged with its size');
