@@ -5,10 +5,10 @@
 // of 4 int8 × 4-bit pairs are summed into int32 by one VNNI lane (vpdpbusd), and each block's
 // int32 sum becomes float once, times both scales. Two paths:
 //
-// - Few rows (decode): the weight is read in its stored layout, two blocks (32 bytes) a load,
-//   unpacked to 64 bytes of 4-bit values in registers; a lane holds 4 consecutive products of
-//   one block, so X is laid out to match (the even k of a block, then the odd k). Memory-bound:
-//   every weight byte is read once per step.
+// - Few rows (decode): the weight is read in its stored layout, four blocks (64 bytes) a load,
+//   split into its low and high nibbles in registers; a lane sums 4 products of one block, so X
+//   is laid out to match (the even k of four blocks, then their odd k). Memory-bound: every
+//   weight byte is read once per step.
 // - Many rows (prefill): 48 columns of the weight are first unpacked into a panel of int8
 //   (w - zero point) laid out so that one 64-byte vector holds 4 consecutive k of 16 columns;
 //   a row's 4 int8 values, broadcast, multiply 16 columns at once. A 4-row × 48-column tile
@@ -118,40 +118,42 @@ KERNEL static float quantize_block(const float *x, int64_t k, int64_t b, __m128i
   return scale;
 }
 
-// Few-rows layout of one row: for each pair of blocks (b0, b1), 64 int8: b0's even k, b1's even k,
-// b0's odd k, b1's odd k (the order the stored weight unpacks to); the pair's scales as 16 floats
-// (lanes of b0 and b1 as they fall); and per block scale × Σq, for the zero points.
+// Few-rows layout of one row, per group of four blocks (b0..b3): 128 int8, first the even k
+// of b0, b1, b2, b3 (16 each), then their odd k (the order the stored weight unpacks to: the
+// low nibbles of 64 bytes, then the high ones); the group's scales as 16 floats, each block's
+// over its 4 lanes; and per block scale × Σq, for the zero points.
 typedef struct {
-  int8_t *values;      // [pairs][64]
-  float *pair_scales;  // [pairs][16]
-  float *scaled_sums;  // [blocks rounded up to 16]
+  int8_t *values;       // [quads][128]
+  float *quad_scales;   // [quads][16]
+  float *scaled_sums;   // [blocks rounded up to 16]
 } SmallRow;
 
 KERNEL static void quantize_row_small(const float *x, int64_t k, int64_t blocks, SmallRow row) {
   const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-  int64_t pairs = (blocks + 1) / 2;
+  int64_t quads = (blocks + 3) / 4;
   int64_t padded = (blocks + 15) & ~(int64_t)15;
   for (int64_t b = blocks; b < padded; b++) row.scaled_sums[b] = 0;
-  for (int64_t p = 0; p < pairs; p++) {
-    float scale[2] = {0, 0};
-    __m128i evens[2] = {_mm_setzero_si128(), _mm_setzero_si128()}, odds[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
-    for (int h = 0; h < 2 && 2 * p + h < blocks; h++) {
-      __m128i q[2];
-      int sum;
-      scale[h] = quantize_block(x, k, 2 * p + h, q, &sum);
-      row.scaled_sums[2 * p + h] = scale[h] * (float)sum;
-      // k 0..15 → evens of the first 8 bytes, odds of the last 8; the same for k 16..31.
-      __m128i a = _mm_shuffle_epi8(q[0], even), c = _mm_shuffle_epi8(q[1], even);
-      evens[h] = _mm_unpacklo_epi64(a, c);
-      odds[h] = _mm_unpackhi_epi64(a, c);
+  for (int64_t g = 0; g < quads; g++) {
+    int8_t *out = row.values + g * 128;
+    float *scales = row.quad_scales + g * 16;
+    for (int h = 0; h < 4; h++) {
+      int64_t b = 4 * g + h;
+      __m128i evens = _mm_setzero_si128(), odds = _mm_setzero_si128();
+      float scale = 0;
+      if (b < blocks) {
+        __m128i q[2];
+        int sum;
+        scale = quantize_block(x, k, b, q, &sum);
+        row.scaled_sums[b] = scale * (float)sum;
+        // k 0..15 → evens in the first 8 bytes, odds in the last 8; the same for k 16..31.
+        __m128i lo = _mm_shuffle_epi8(q[0], even), hi = _mm_shuffle_epi8(q[1], even);
+        evens = _mm_unpacklo_epi64(lo, hi);
+        odds = _mm_unpackhi_epi64(lo, hi);
+      }
+      _mm_store_si128((__m128i *)(out + 16 * h), evens);
+      _mm_store_si128((__m128i *)(out + 64 + 16 * h), odds);
+      for (int lane = 0; lane < 4; lane++) scales[4 * h + lane] = scale;
     }
-    int8_t *out = row.values + p * 64;
-    _mm_store_si128((__m128i *)out, evens[0]);
-    _mm_store_si128((__m128i *)(out + 16), evens[1]);
-    _mm_store_si128((__m128i *)(out + 32), odds[0]);
-    _mm_store_si128((__m128i *)(out + 48), odds[1]);
-    __m512 lanes = _mm512_mask_blend_ps(0xF0F0, _mm512_set1_ps(scale[0]), _mm512_set1_ps(scale[1]));
-    _mm512_store_ps(row.pair_scales + p * 16, lanes);
   }
 }
 
@@ -177,11 +179,11 @@ typedef struct {
   int64_t columns_per_task;
 } SmallJob;
 
-// The two floats scales[0..1] spread as the pair lanes: [s0 ×4, s1 ×4, s0 ×4, s1 ×4].
-KERNEL static inline __m512 pair_lanes(const float *scales, int both) {
-  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
-  __m512 two = _mm512_castps128_ps512(_mm_maskz_loadu_ps(both ? 3 : 1, scales));
-  return _mm512_permutexvar_ps(spread, two);
+// Up to four scales (`count`) spread over the group's lanes: [s0 ×4, s1 ×4, s2 ×4, s3 ×4].
+KERNEL static inline __m512 quad_lanes(const float *scales, int count) {
+  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  __m512 four = _mm512_castps128_ps512(count == 4 ? _mm_loadu_ps(scales) : _mm_maskz_loadu_ps((__mmask8)((1u << count) - 1), scales));
+  return _mm512_permutexvar_ps(spread, four);
 }
 
 // Zero points of blocks [b, b + 16) of column n as floats (0 beyond the last block).
@@ -197,37 +199,40 @@ KERNEL static inline __m512 zero_points16(const Int4Weight *w, int64_t n, int64_
   return _mm512_maskz_cvtepi32_ps(mask, _mm512_cvtepu8_epi32(ordered));
 }
 
-// One pair of blocks of column n for ROWS rows, added into acc.
-#define SMALL_PAIR(ROWS, acc, p, both)                                                                                 \
+// Blocks [4g, 4g + count) of column n for ROWS rows, added into acc: 64 stored bytes become
+// their low nibbles (the even k of the four blocks) and high nibbles (the odd k), and both
+// multiply into the same lanes, which are each block's.
+#define SMALL_QUAD(ROWS, acc, g, count)                                                                                \
   do {                                                                                                                \
-    const uint8_t *stored = column + (p) * 32;                                                                        \
-    __m256i bytes = (both) ? _mm256_loadu_si256((const __m256i *)stored) : _mm256_maskz_loadu_epi8(0xFFFF, stored);   \
-    __m512i values = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(bytes), _mm256_srli_epi16(bytes, 4), 1), nibble); \
-    __m512 ws = pair_lanes(scales + 2 * (p), both);                                                                   \
+    const uint8_t *stored = column + (g) * 64;                                                                        \
+    __m512i bytes = (count) == 4 ? _mm512_loadu_si512(stored) : _mm512_maskz_loadu_epi8(((__mmask64)1 << (16 * (count))) - 1, stored); \
+    __m512i low = _mm512_and_si512(bytes, nibble), high = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble);     \
+    __m512 ws = quad_lanes(scales + 4 * (g), count);                                                                  \
     UNROLL for (int r = 0; r < ROWS; r++) {                                                                           \
-      __m512i a = _mm512_load_si512(rows[r].values + (p) * 64);                                                       \
-      __m512 dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), values, a));                        \
-      acc[r] = _mm512_fmadd_ps(dot, _mm512_mul_ps(ws, _mm512_load_ps(rows[r].pair_scales + (p) * 16)), acc[r]);       \
+      const int8_t *a = rows[r].values + (g) * 128;                                                                   \
+      __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), low, _mm512_load_si512(a));                           \
+      dot = _mm512_dpbusd_epi32(dot, high, _mm512_load_si512(a + 64));                                                \
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, _mm512_load_ps(rows[r].quad_scales + (g) * 16)), acc[r]); \
     }                                                                                                                 \
   } while (0)
 
-// Column n × rows [r0, r0 + ROWS). The pairs of blocks go round CHAINS accumulators, so that
+// Column n × rows [r0, r0 + ROWS). The groups of blocks go round CHAINS accumulators, so that
 // their multiply-add chains overlap while the column is read in order (which the hardware
 // prefetcher follows).
 #define DEFINE_SMALL(ROWS, CHAINS)                                                                                     \
   KERNEL static void small_##ROWS(const SmallJob *job, int64_t n, int r0) {                                            \
     const Int4Weight *w = job->w;                                                                                     \
-    const int64_t blocks = w->blocks, full_pairs = blocks / 2;                                                         \
+    const int64_t blocks = w->blocks, full = blocks / 4;                                                              \
     const __m512i nibble = _mm512_set1_epi8(15);                                                                      \
     const SmallRow *rows = job->rows + r0;                                                                            \
     const uint8_t *column = w->packed + n * blocks * 16;                                                              \
     const float *scales = w->scales + n * blocks;                                                                     \
     __m512 acc[CHAINS][ROWS];                                                                                         \
     UNROLL for (int c = 0; c < CHAINS; c++) UNROLL for (int r = 0; r < ROWS; r++) acc[c][r] = _mm512_setzero_ps();    \
-    int64_t p = 0;                                                                                                    \
-    for (; p + CHAINS <= full_pairs; p += CHAINS) UNROLL for (int c = 0; c < CHAINS; c++) SMALL_PAIR(ROWS, acc[c], p + c, 1); \
-    for (; p < full_pairs; p++) SMALL_PAIR(ROWS, acc[0], p, 1);                                                       \
-    if (blocks & 1) SMALL_PAIR(ROWS, acc[0], full_pairs, 0);                                                          \
+    int64_t g = 0;                                                                                                    \
+    for (; g + CHAINS <= full; g += CHAINS) UNROLL for (int c = 0; c < CHAINS; c++) SMALL_QUAD(ROWS, acc[c], g + c, 4); \
+    for (; g < full; g++) SMALL_QUAD(ROWS, acc[0], g, 4);                                                             \
+    if (blocks & 3) SMALL_QUAD(ROWS, acc[0], full, (int)(blocks & 3));                                                \
     UNROLL for (int c = 1; c < CHAINS; c++) UNROLL for (int r = 0; r < ROWS; r++) acc[0][r] = _mm512_add_ps(acc[0][r], acc[c][r]); \
     /* Σ_b scale_w · zero point · scale_x · Σq, taken off (the weight was read unsigned). */                           \
     for (int64_t b = 0; b < blocks; b += 16) {                                                                        \
@@ -392,14 +397,14 @@ int int4_matmul(const Int4Weight *w, const float *x, float *y, int64_t m, Parall
   if (m <= 0 || w->n <= 0) return 0;
   const int64_t blocks = w->blocks;
   if (m <= SMALL_ROWS_MAX) {
-    int64_t pairs = (blocks + 1) / 2, padded = (blocks + 15) & ~(int64_t)15;
-    size_t row_bytes = (size_t)pairs * 64 + (size_t)pairs * 64 + (size_t)padded * 4;
+    int64_t quads = (blocks + 3) / 4, padded = (blocks + 15) & ~(int64_t)15;
+    size_t row_bytes = (size_t)quads * 128 + (size_t)quads * 64 + (size_t)padded * 4;
     uint8_t *memory = scratch(0, row_bytes * (size_t)m);
     if (!memory) return -1;
     SmallJob job = {.w = w, .y = y, .m = m};
     for (int64_t r = 0; r < m; r++) {
       uint8_t *at = memory + r * row_bytes;
-      job.rows[r] = (SmallRow){(int8_t *)at, (float *)(at + pairs * 64), (float *)(at + pairs * 128)};
+      job.rows[r] = (SmallRow){(int8_t *)at, (float *)(at + quads * 128), (float *)(at + quads * 192)};
       quantize_row_small(x + r * w->k, w->k, blocks, job.rows[r]);
     }
     // Memory-bound: a few long runs of whole columns, each streamed in order by one thread.
