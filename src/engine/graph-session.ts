@@ -117,6 +117,12 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
   };
 }
 
+/** Why our int4 kernel cannot run here (no addon, or a CPU without AVX-512 VNNI), or null. */
+export function int4KernelUnavailable(): string | null {
+  const addon = nativeAddon();
+  return addon.ok ? addon.binding.int4KernelUnavailable() : `runtime 'native' unavailable: ${addon.reason}`;
+}
+
 /** A native session with the int4 kernel asked for; `auto` falls back to ONNX Runtime's, saying why. */
 async function createNativeSession(binding: NativeBinding, path: string, settings: SessionSettings): Promise<{ handle: object; int4Kernel: Int4KernelUse | null }> {
   const threads = settings.threads ?? 0;
@@ -125,7 +131,7 @@ async function createNativeSession(binding: NativeBinding, path: string, setting
     const handle = await binding.createSession(path, threads, false);
     return { handle, int4Kernel: choice ? { kernel: 'onnxruntime', reason: 'asked for' } : null };
   }
-  const unavailable = binding.int4KernelUnavailable();
+  const unavailable = int4KernelUnavailable();
   if (choice === 'xllm') {
     if (unavailable) throw new Error(`int4 kernel 'xllm': ${unavailable}`);
     return { handle: await binding.createSession(path, threads, true), int4Kernel: { kernel: 'xllm', reason: 'asked for' } };

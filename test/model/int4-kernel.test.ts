@@ -15,20 +15,10 @@ import { quantizeInt4, type Int4Weight } from '../../models/numeric/int4.ts';
 import { DataType, attr } from '../../models/onnx/graph.ts';
 import { writeGraph } from '../../models/onnx/write-graph.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { createGraphSession, resolveRuntime, type GraphSession, type Int4KernelChoice } from '../../src/engine/graph-session.ts';
+import { createGraphSession, int4KernelUnavailable, type GraphSession, type Int4KernelChoice } from '../../src/engine/graph-session.ts';
 import { DecoderReference, argmax } from '../reference/decoder.ts';
 import { collect, greedyRequest } from '../engine/helpers.ts';
 import { EngineSession, cosineSimilarity } from './engine-session.ts';
-
-/** Why the kernel cannot run here, or null; the tests that need it say so and stop. */
-function kernelUnavailable(): string | null {
-  try {
-    resolveRuntime('native', ['cpu']);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return null;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'xllm-int4-kernel-'));
 let seed = 1;
@@ -151,7 +141,7 @@ function worstRowError(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n:
   return worst;
 }
 
-const unavailable = kernelUnavailable();
+const unavailable = int4KernelUnavailable();
 
 test('the kernel equals the float64 MatMulNBits reference, and ONNX Runtime\'s own kernel, on every path and edge', async () => {
   if (unavailable) return void console.warn(`int4-kernel.test: ${unavailable}; skipped`);
