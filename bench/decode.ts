@@ -25,9 +25,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { checkpointDir, ensureModel, MODELS_OUT } from '../models/recipe.ts';
+import { checkpointDir, ensureModel } from '../models/recipe.ts';
 import { int4BytesPerToken, measureBandwidth } from './decode/bandwidth.ts';
-import { anchorsDir, measureLlamaCpp, type GgufType, type LlamaCppFigures } from './decode/llamacpp.ts';
+import { anchorsDir, ensureGguf, measureLlamaCpp, type GgufType, type LlamaCppFigures } from './decode/llamacpp.ts';
 import type { Measurement } from './decode/measure.ts';
 import type { OurLongContext, OurSingle, OurStreams } from './decode/ours.ts';
 import { LONG_CONTEXT_TOKENS, STREAM_COUNTS, STREAM_PROMPT_TOKENS, STREAM_TOKENS, THREADS, median, type SingleStream } from './decode/workload.ts';
@@ -69,8 +69,7 @@ if (argv.includes('--parallel')) {
   if (!anchors) throw new Error('--parallel compares with llama.cpp: ../shared/anchors with node-llama-cpp installed is needed');
   const count = 16;
   const dir = ensureModel('bench-0.5b', 'int4');
-  measureLlamaCpp(anchors, checkpointDir('bench-0.5b'), 'bench-0.5b', 'q4_0', 1); // writes the GGUF if missing
-  const gguf = join(MODELS_OUT, 'gguf', 'bench-0.5b-q4_0.gguf');
+  const gguf = ensureGguf(anchors, checkpointDir('bench-0.5b'), 'bench-0.5b', 'q4_0');
   const mine: number[] = [];
   const theirs: number[] = [];
   for (let round = 0; round < rounds; round++) {

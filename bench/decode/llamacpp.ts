@@ -22,7 +22,8 @@ export function anchorsDir(): string | null {
   return existsSync(join(dir, 'llamacpp-bench.mjs')) && existsSync(join(dir, 'node_modules', 'node-llama-cpp')) ? dir : null;
 }
 
-function ensureGguf(anchors: string, checkpointDir: string, name: string, type: GgufType): string {
+/** Our checkpoint as a GGUF of `type`, written by the anchors' converter the first time. */
+export function ensureGguf(anchors: string, checkpointDir: string, name: string, type: GgufType): string {
   const out = join(MODELS_OUT, 'gguf', `${name}-${type}.gguf`);
   if (existsSync(out)) return out;
   mkdirSync(join(MODELS_OUT, 'gguf'), { recursive: true });

@@ -55,8 +55,8 @@ export class Decoding {
     return n > 0 ? toTop(this.sampler.logSoftmaxTopN(row, n)) : [];
   }
 
-  logprobOf(row: number, token: number): number {
-    return this.sampler.logprobOf(row, token);
+  logprobsOf(row: number, tokens: readonly number[]): number[] {
+    return this.sampler.logprobsOf(row, tokens);
   }
 
   beamStep(input: BeamInput): BeamSurvivor[] {

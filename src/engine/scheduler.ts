@@ -434,7 +434,7 @@ export class Scheduler {
     } else {
       const n = state.request.promptLogprobs ?? 0;
       const tokenId = state.promptTokens[q + 1];
-      state.promptLogprobs[q + 1] = { tokenId, logprob: this.decoding.logprobOf(row, tokenId), top: this.decoding.top(row, n) };
+      state.promptLogprobs[q + 1] = { tokenId, logprob: this.decoding.logprobsOf(row, [tokenId])[0]!, top: this.decoding.top(row, n) };
     }
   }
 

@@ -79,7 +79,7 @@ export class SequenceStepper {
     if (this.automaton) for (const seq of live) if (seq.constraintState !== PENDING) this.automaton.applyMask(seq.constraintState, rowOf.get(seq)!);
     // Scores read the raw row, before sampling's penalties and temperature work on it.
     const ids = this.state.request.scoreTokenIds;
-    const scores = ids && live.map((seq) => ids.map((tokenId) => ({ tokenId, logprob: this.decoding.logprobOf(rowOf.get(seq)!, tokenId) })));
+    const scores = ids && live.map((seq) => this.decoding.logprobsOf(rowOf.get(seq)!, ids).map((logprob, i) => ({ tokenId: ids[i]!, logprob })));
     const topN = this.state.request.logprobs ?? 0;
     // The token's logprob costs an exp pass over the row: only for logprobs, or best_of's ranking.
     const withLogprob = this.state.request.logprobs !== undefined || this.state.buffered;

@@ -117,16 +117,19 @@ export class Sampler {
     };
   }
 
-  /** Raw log_softmax of one token at logits row `row` (prompt logprobs). */
-  logprobOf(row: number, tokenId: number): number {
+  /** Raw log_softmax of tokens at logits row `row` (prompt logprobs, scored ids): one pass over the row for all of them. */
+  logprobsOf(row: number, tokenIds: readonly number[]): number[] {
     this.checkRow(row);
-    if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= this.vocabSize) {
-      throw new Error(`sampler: token id ${tokenId} is outside the vocabulary of ${this.vocabSize}`);
+    for (const tokenId of tokenIds) {
+      if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= this.vocabSize) {
+        throw new Error(`sampler: token id ${tokenId} is outside the vocabulary of ${this.vocabSize}`);
+      }
     }
     const stats = this.arena.reserve(16);
     checkStatus(this.unit.exports.xl_row_stats(this.rowPointer(row), this.vocabSize, stats), `sampler: row ${row}`);
     const [max, logsum] = new Float64Array(this.unit.memory.buffer, stats, 2);
-    return this.logitsView(row + 1)[row * this.vocabSize + tokenId] - max - logsum;
+    const logits = this.logitsView(row + 1).subarray(row * this.vocabSize);
+    return tokenIds.map((tokenId) => logits[tokenId] - max - logsum);
   }
 
   /** What a draw from logits row `row` with these inputs could return (ids in no set order). */

@@ -33,11 +33,12 @@ test('top-N ids and raw logprobs match the reference (ties to the lower id)', as
         if (want.logprobs[i] === -Infinity) assert.is(lp, -Infinity);
         else assert.ok(Math.abs(lp - want.logprobs[i]) < 1e-5, `logprob ${lp} vs ${want.logprobs[i]}`);
       });
-      const token = (seed >>> 0) % vocab;
+      const tokens = [(seed >>> 0) % vocab, (seed >>> 8) % vocab, 0];
       const full = logSoftmax(row);
-      const one = s.logprobOf(0, token);
-      if (full[token] === -Infinity) assert.is(one, -Infinity);
-      else assert.ok(Math.abs(one - full[token]) < 1e-5);
+      s.logprobsOf(0, tokens).forEach((one, i) => {
+        if (full[tokens[i]] === -Infinity) assert.is(one, -Infinity);
+        else assert.ok(Math.abs(one - full[tokens[i]]) < 1e-5);
+      });
     }),
     { numRuns: 150 },
   );
@@ -57,7 +58,7 @@ test('invalid rows are errors', async () => {
   assert.throws(() => s.logSoftmaxTopN(0, 21), /top-n/);
   assert.throws(() => s.logSoftmaxTopN(1, 2), /outside the buffer/);
   assert.throws(() => s.logitsView(2), /buffer holds 1/);
-  assert.throws(() => s.logprobOf(0, 8), /outside the vocabulary/);
+  assert.throws(() => s.logprobsOf(0, [1, 8]), /outside the vocabulary/);
 });
 
 test('an empty vocabulary is rejected', async () => {
