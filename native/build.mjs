@@ -22,7 +22,7 @@ const headers = [join(dirname(process.execPath), '..', 'include', 'node'), proce
 if (!headers) skip("Node's headers (node_api.h) not found");
 
 const compiler = process.env.CC || 'cc';
-const sources = ['ort_session.c', 'ort_api.c', 'matmul_nbits_op.c', 'int4_matmul.c'];
+const sources = ['ort_session.c', 'ort_api.c', 'custom_op.c', 'matmul_nbits_op.c', 'int4_matmul.c'];
 const flags = ['-O2', '-std=c11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-fvisibility=hidden'];
 const link = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : ['-ldl', '-lpthread'];
 mkdirSync(dirname(output), { recursive: true });
