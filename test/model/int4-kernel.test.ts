@@ -145,8 +145,8 @@ const unavailable = int4KernelUnavailable();
 
 test('the kernel equals the float64 MatMulNBits reference, and ONNX Runtime\'s own kernel, on every path and edge', async () => {
   if (unavailable) return void console.warn(`int4-kernel.test: ${unavailable}; skipped`);
-  // Rows: 1–8 take the stored layout (1–4 a pass, 5–8 in two), 9+ the packed panels (tiles of
-  // 4 rows and their remainders; 300 rows are two tasks of 256). Columns not a multiple of 16
+  // Rows: 1–16 take the stored layout (1–4 a pass, then passes of 4 and a remainder), 17+ the
+  // packed panels (tiles of 4 rows and their remainders; 300 rows are two tasks of 256). Columns not a multiple of 16
   // or 48; K not a multiple of 32 (a short last block) and an odd number of blocks.
   const cases: MatMulCase[] = [
     { n: 100, k: 70, zeroPoints: true, bias: false },
@@ -158,7 +158,7 @@ test('the kernel equals the float64 MatMulNBits reference, and ONNX Runtime\'s o
     const ours = await openMatMul(written.path, 'xllm');
     assert.equal(ours.int4Kernel, { kernel: 'xllm', reason: 'asked for' });
     const theirs = await openMatMul(written.path, 'onnxruntime-node');
-    for (const m of [1, 2, 3, 4, 5, 8, 9, 13, 64, 300]) {
+    for (const m of [1, 2, 3, 4, 5, 8, 9, 13, 16, 17, 21, 64, 300]) {
       const x = randomArray(m * c.k, 3);
       const got = await runMatMul(ours, x, m, c.k, c.n);
       const want = referenceMatMul(x, m, written);
@@ -202,7 +202,7 @@ test('tiny int4 on xllm\'s kernel: the reference greedy tokens, logits cosine > 
   const reference = DecoderReference.load(ensureCheckpoint('tiny'));
   const model = ensureModel('tiny', 'int4');
   const prompts = [
-    [9707, 11, 1879, 0, 3555, 374, 279, 6722, 315, 9625, 30], // 11 rows: a panel tile and its remainder of 3
+    [9707, 11, 1879, 0, 3555, 374, 279, 6722, 315, 9625, 30], // 11 rows: the stored layout, passes of 4, 4 and 3
     Array.from({ length: 70 }, (_, i) => (i * 7919 + 13) % 151000),
     [151644, 872, 198, 14990, 151645, 198],
   ];
