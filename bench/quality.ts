@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointDir, ensureModel } from '../models/recipe.ts';
-import { Engine, readManifest, samplingParams } from '../src/index.ts';
+import { Engine, readManifest, samplingParams, Tokenizer } from '../src/index.ts';
 import { anchorsDir, ensureGguf, type GgufType } from './decode/llamacpp.ts';
 import { THREADS, median } from './decode/workload.ts';
 
@@ -145,9 +145,8 @@ function divergence(p: Rows, q: Rows): Divergence {
 
 const anchors = anchorsDir();
 if (!anchors) throw new Error('bench/quality.ts compares with llama.cpp: ../shared/anchors with node-llama-cpp installed is needed');
-const engineForTokens = await Engine.load(ensureModel(MODEL, 'int4'), { threads: THREADS });
-const sequences = TEXTS.map((text) => engineForTokens.tokenizer.encode(text));
-await engineForTokens.close();
+const tokenizer = await Tokenizer.load(ensureModel(MODEL, 'int4'));
+const sequences = TEXTS.map((text) => tokenizer.encode(text));
 
 const work = mkdtempSync(join(tmpdir(), 'xllm-quality-'));
 try {
