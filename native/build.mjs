@@ -22,9 +22,9 @@ const headers = [join(dirname(process.execPath), '..', 'include', 'node'), proce
 if (!headers) skip("Node's headers (node_api.h) not found");
 
 const compiler = process.env.CC || 'cc';
-const sources = ['ort_session.c', 'ort_api.c', 'custom_op.c', 'matmul_nbits_op.c', 'int4_matmul.c'];
+const sources = ['ort_session.c', 'ort_api.c', 'custom_op.c', 'attention_op.c', 'attention.c', 'matmul_nbits_op.c', 'int4_matmul.c'];
 const flags = ['-O2', '-std=c11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-fvisibility=hidden'];
-const link = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : ['-ldl', '-lpthread'];
+const link = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : ['-ldl', '-lpthread', '-lm'];
 mkdirSync(dirname(output), { recursive: true });
 try {
   execFileSync(compiler, [...flags, '-DNODE_GYP_MODULE_NAME=ort_session', '-DNAPI_VERSION=8', '-I', headers, ...sources.map((file) => join(here, file)), '-o', output, ...link], {

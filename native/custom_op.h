@@ -44,6 +44,14 @@ int custom_op_default_memory(const OrtCustomOp *op, size_t index);
 int custom_op_variadic_arity(const OrtCustomOp *op);
 int custom_op_variadic_homogeneity(const OrtCustomOp *op);
 
+// The fields of an OrtCustomOp table that every op of ours fills alike (after the callbacks
+// above); each op adds its name, inputs, output count and kernel functions.
+#define CUSTOM_OP_COMMON_FIELDS                                                                           \
+  .version = 16, .GetExecutionProviderType = custom_op_cpu_provider, .GetOutputType = custom_op_float_output, \
+  .GetOutputCharacteristic = custom_op_required_output, .GetInputMemoryType = custom_op_default_memory,      \
+  .GetVariadicInputMinArity = custom_op_variadic_arity, .GetVariadicInputHomogeneity = custom_op_variadic_homogeneity, \
+  .GetVariadicOutputMinArity = custom_op_variadic_arity, .GetVariadicOutputHomogeneity = custom_op_variadic_homogeneity
+
 // A status with `format` (one %lld) filled with `value`.
 OrtStatus *custom_op_fail(const char *format, int64_t value);
 

@@ -78,33 +78,19 @@ static OrtStatus *compute(void *opaque, OrtKernelContext *context) {
 }
 
 static const OrtCustomOp matmul_nbits = {
-  .version = 16,
+  CUSTOM_OP_COMMON_FIELDS,
   .GetName = op_name,
-  .GetExecutionProviderType = custom_op_cpu_provider,
   .GetInputType = op_input_type,
   .GetInputTypeCount = op_input_count,
-  .GetOutputType = custom_op_float_output,
-  .GetOutputTypeCount = custom_op_one_output,
-  .KernelDestroy = destroy_kernel,
   .GetInputCharacteristic = op_input_characteristic,
-  .GetOutputCharacteristic = custom_op_required_output,
-  .GetInputMemoryType = custom_op_default_memory,
-  .GetVariadicInputMinArity = custom_op_variadic_arity,
-  .GetVariadicInputHomogeneity = custom_op_variadic_homogeneity,
-  .GetVariadicOutputMinArity = custom_op_variadic_arity,
-  .GetVariadicOutputHomogeneity = custom_op_variadic_homogeneity,
+  .GetOutputTypeCount = custom_op_one_output,
   .CreateKernelV2 = create_kernel,
   .KernelComputeV2 = compute,
+  .KernelDestroy = destroy_kernel,
 };
 
 const char *matmul_nbits_unavailable(void) {
   return int4_matmul_supported() ? NULL : "this CPU lacks AVX-512 VNNI (the int4 kernel needs AVX-512 F, BW, VL, DQ and VNNI)";
 }
 
-OrtStatus *matmul_nbits_domain(OrtCustomOpDomain **out) {
-  static OrtCustomOpDomain *domain;
-  static const OrtCustomOp *const ops[] = {&matmul_nbits};
-  OrtStatus *status = custom_op_domain(&domain, "com.microsoft", ops, 1);
-  *out = domain;
-  return status;
-}
+const OrtCustomOp *matmul_nbits_op(void) { return &matmul_nbits; }

@@ -6,7 +6,7 @@
 // Why our MatMulNBits kernel cannot run here (a static string), or NULL when it can.
 const char *matmul_nbits_unavailable(void);
 
-// The custom op domain holding our MatMulNBits, for OrtApi::AddCustomOpDomain; made once.
-OrtStatus *matmul_nbits_domain(OrtCustomOpDomain **out);
+// Our com.microsoft.MatMulNBits (matmul_nbits_op.c).
+const OrtCustomOp *matmul_nbits_op(void);
 
 #endif

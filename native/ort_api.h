@@ -19,6 +19,8 @@ typedef struct OrtCustomOp OrtCustomOp;
 typedef struct OrtKernelInfo OrtKernelInfo;
 typedef struct OrtKernelContext OrtKernelContext;
 typedef struct OrtTensorTypeAndShapeInfo OrtTensorTypeAndShapeInfo;
+typedef struct OrtOp OrtOp;
+typedef struct OrtOpAttr OrtOpAttr;
 
 // The oldest C API version with every slot below (KernelContext_ParallelFor came in 1.17).
 enum { ORT_API_VERSION_USED = 17 };
@@ -28,6 +30,7 @@ enum { LOGGING_LEVEL_WARNING = 2, EXECUTION_MODE_SEQUENTIAL = 0, GRAPH_OPTIMIZAT
 enum { ARENA_ALLOCATOR = 1, MEM_TYPE_DEFAULT = 0 };
 enum { ELEMENT_FLOAT = 1, ELEMENT_UINT8 = 2, ELEMENT_INT8 = 3, ELEMENT_INT32 = 6, ELEMENT_INT64 = 7 };
 enum { ORT_ERROR_FAIL = 1, ORT_ERROR_INVALID_ARGUMENT = 2 };
+enum { OP_ATTR_INT = 1, OP_ATTR_FLOAT = 3 };
 
 typedef struct {
   const void *(*GetApi)(uint32_t version);
@@ -56,6 +59,7 @@ typedef struct {
   OrtStatus *(*GetDimensions)(const OrtTensorTypeAndShapeInfo *, int64_t *values, size_t count);
   OrtStatus *(*GetTensorTypeAndShape)(const OrtValue *, OrtTensorTypeAndShapeInfo **out);
   OrtStatus *(*CreateCpuMemoryInfo)(int allocator, int mem_type, OrtMemoryInfo **out);
+  OrtStatus *(*KernelInfoGetAttribute_float)(const OrtKernelInfo *, const char *name, float *out);
   OrtStatus *(*KernelInfoGetAttribute_int64)(const OrtKernelInfo *, const char *name, int64_t *out);
   OrtStatus *(*KernelContext_GetInputCount)(const OrtKernelContext *, size_t *out);
   OrtStatus *(*KernelContext_GetInput)(const OrtKernelContext *, size_t index, const OrtValue **out);
@@ -67,6 +71,15 @@ typedef struct {
   void (*ReleaseSessionOptions)(OrtSessionOptions *);
   OrtStatus *(*KernelContext_ParallelFor)(const OrtKernelContext *, void (*fn)(void *, size_t), size_t total, size_t batches,
                                           void *data);
+  // ONNX Runtime's own kernels, run from inside a custom op (attention_op.c).
+  OrtStatus *(*CreateOpAttr)(const char *name, const void *data, int length, int type, OrtOpAttr **out);
+  void (*ReleaseOpAttr)(OrtOpAttr *);
+  OrtStatus *(*CreateOp)(const OrtKernelInfo *, const char *name, const char *domain, int version, const char *const *type_names,
+                         const int *type_values, int type_count, const OrtOpAttr *const *attrs, int attr_count, int input_count,
+                         int output_count, OrtOp **out);
+  OrtStatus *(*InvokeOp)(const OrtKernelContext *, const OrtOp *, const OrtValue *const *inputs, int input_count,
+                         OrtValue *const *outputs, int output_count);
+  void (*ReleaseOp)(OrtOp *);
 } OrtFunctions;
 
 extern OrtFunctions ort;

@@ -4,14 +4,18 @@
 // cache is fed and fetched as the same buffer so that attention updates it in place, that is
 // tens of MB a step plus the garbage collection it causes. Here nothing is copied.
 //
-// ort_api.h binds the ONNX Runtime library that onnxruntime-node ships; matmul_nbits_op.c is
-// our int4 kernel, which sessions get when the caller asks and the CPU can run it.
+// ort_api.h binds the ONNX Runtime library that onnxruntime-node ships. Every session gets our
+// GroupQueryAttention (attention_op.c), which lets a run carry segments (mixed passes: run's
+// `segments`); matmul_nbits_op.c is our int4 kernel, which sessions get when the caller asks
+// and the CPU can run it.
 #include <dlfcn.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention_op.h"
+#include "custom_op.h"
 #include "matmul_nbits_op.h"
 #include "ort_api.h"
 
@@ -147,6 +151,17 @@ typedef struct {
   char *error;
 } CreateJob;
 
+// Our com.microsoft ops for a session: attention, with or without the int4 kernel; each domain
+// made once for the process.
+static OrtStatus *ops_domain(bool int4_kernel, OrtCustomOpDomain **out) {
+  static OrtCustomOpDomain *with_int4, *attention_only;
+  const OrtCustomOp *const ops[] = {attention_op(), matmul_nbits_op()};
+  OrtCustomOpDomain **cache = int4_kernel ? &with_int4 : &attention_only;
+  OrtStatus *status = custom_op_domain(cache, "com.microsoft", ops, int4_kernel ? 2 : 1);
+  *out = *cache;
+  return status;
+}
+
 static void create_execute(napi_env env_js, void *data) {
   (void)env_js;
   CreateJob *job = data;
@@ -156,9 +171,9 @@ static void create_execute(napi_env env_js, void *data) {
   if (!status) status = ort.SetSessionGraphOptimizationLevel(options, GRAPH_OPTIMIZATION_ALL);
   if (!status) status = ort.SetInterOpNumThreads(options, 1);
   if (!status && job->threads > 0) status = ort.SetIntraOpNumThreads(options, job->threads);
-  if (!status && job->int4_kernel) {
+  if (!status) {
     OrtCustomOpDomain *domain;
-    status = matmul_nbits_domain(&domain);
+    status = ops_domain(job->int4_kernel, &domain);
     if (!status) status = ort.AddCustomOpDomain(options, domain);
   }
   if (!status) status = ort.CreateSession(env, job->path, options, &job->session);
@@ -242,10 +257,11 @@ static napi_value release_session(napi_env env_js, napi_callback_info info) {
   return NULL;
 }
 
-// ---- run(session, names, tensors, inputCount) → Promise<void> ----
+// ---- run(session, names, tensors, inputCount, segments) → Promise<void> ----
 // names[i] and tensors[i] = [data: TypedArray, dims: number[]] describe the inputs first, then
 // the outputs; every output is written into its typed array. The arrays stay referenced until
-// the run ends, so the garbage collector cannot free memory ONNX Runtime is using.
+// the run ends, so the garbage collector cannot free memory ONNX Runtime is using. `segments`:
+// null, or an Int32Array of (first slot, rows, seq) triples for attention (attention_op.c).
 
 typedef struct {
   napi_async_work work;
@@ -253,6 +269,8 @@ typedef struct {
   Session *session;
   napi_ref session_handle;
   size_t count, input_count;
+  int32_t *segments;  // a copy, or NULL
+  size_t segment_count;
   char **names;
   OrtValue **values;
   napi_ref *arrays;
@@ -263,9 +281,11 @@ static void run_execute(napi_env env_js, void *data) {
   (void)env_js;
   RunJob *job = data;
   size_t inputs = job->input_count;
+  if (job->segments) attention_pass_begin(job->segments, job->segment_count);
   job->error = status_message(ort.Run(job->session->ort, NULL, (const char *const *)job->names, (const OrtValue *const *)job->values,
                                       inputs, (const char *const *)job->names + inputs, job->count - inputs,
                                       job->values + inputs));
+  attention_pass_end();
 }
 
 static void run_free(napi_env env_js, RunJob *job) {
@@ -284,6 +304,7 @@ static void run_free(napi_env env_js, RunJob *job) {
   free(job->names);
   free(job->values);
   free(job->arrays);
+  free(job->segments);
   free(job);
 }
 
@@ -334,11 +355,25 @@ static OrtValue *tensor_value(napi_env env_js, napi_value tensor, napi_ref *keep
 }
 
 static napi_value run(napi_env env_js, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   NAPI_CALL(napi_get_cb_info(env_js, info, &argc, argv, NULL, NULL));
   Session *session;
   NAPI_CALL(napi_get_value_external(env_js, argv[0], (void **)&session));
+  const int32_t *segments = NULL;
+  size_t segment_values = 0;
+  napi_valuetype segments_type = napi_undefined;
+  if (argc == 5) NAPI_CALL(napi_typeof(env_js, argv[4], &segments_type));
+  if (segments_type != napi_undefined && segments_type != napi_null) {
+    napi_typedarray_type type;
+    void *pointer;
+    bool is_typed = false;
+    napi_is_typedarray(env_js, argv[4], &is_typed);
+    if (!is_typed) return napi_throw_type_error(env_js, NULL, "segments must be an Int32Array"), NULL;
+    NAPI_CALL(napi_get_typedarray_info(env_js, argv[4], &type, &segment_values, &pointer, NULL, NULL));
+    if (type != napi_int32_array || segment_values == 0 || segment_values % 3 != 0) return napi_throw_type_error(env_js, NULL, "segments must be an Int32Array of (slot, rows, seq) triples"), NULL;
+    segments = pointer;
+  }
   if (session->released) return napi_throw_error(env_js, NULL, "session released"), NULL;
   uint32_t count, tensor_count, input_count;
   NAPI_CALL(napi_get_array_length(env_js, argv[1], &count));
@@ -351,12 +386,18 @@ static napi_value run(napi_env env_js, napi_callback_info info) {
   job->session = session;
   job->count = count;
   job->input_count = input_count;
+  if (segments) {
+    job->segments = malloc(segment_values * sizeof *segments);
+    if (!job->segments) return free(job), throw_out_of_memory(env_js);
+    memcpy(job->segments, segments, segment_values * sizeof *segments);
+    job->segment_count = segment_values / 3;
+  }
   // calloc(0) may return NULL: one spare entry keeps "NULL = out of memory" true.
   job->names = calloc(count + 1, sizeof *job->names);
   job->values = calloc(count + 1, sizeof *job->values);
   job->arrays = calloc(count + 1, sizeof *job->arrays);
   if (!job->names || !job->values || !job->arrays) {
-    free(job->names), free(job->values), free(job->arrays), free(job);
+    free(job->names), free(job->values), free(job->arrays), free(job->segments), free(job);
     return throw_out_of_memory(env_js);
   }
   for (uint32_t i = 0; i < count; i++) {

@@ -40,6 +40,8 @@ export interface ServerConfig {
   enablePrefixCache: boolean;
   /** Prompt tokens per prefill pass between decode steps (EngineOptions.prefillChunkTokens). */
   maxNumBatchedTokens?: number;
+  /** A stream's step at most this many times a decode-only step while a prompt prefills in it (EngineOptions.maxDecodeSlowdown). */
+  maxDecodeSlowdown?: number;
   apiKey?: string;
   logLevel: LogLevel;
   /** text: one readable line per event (a terminal's default); json: JSON lines (otherwise). */
@@ -84,7 +86,7 @@ export const defaultConfig: ServerConfig = {
   enableAutoToolChoice: true,
 };
 
-type FlagKind = 'string' | 'strings' | 'int' | 'bool';
+type FlagKind = 'string' | 'strings' | 'int' | 'number' | 'bool';
 
 interface FlagSpec {
   key: keyof ServerConfig;
@@ -139,6 +141,11 @@ const flags: Record<string, FlagSpec> = {
   'max-batch-size': { key: 'maxBatchSize', kind: 'int', min: 1, aliases: ['max-num-seqs'], help: 'sequences decoded together, one KV slot each (default 8)' },
   'max-model-len': { key: 'maxModelLen', kind: 'int', min: 1, help: 'tokens per sequence, prompt + output' },
   'max-num-batched-tokens': { key: 'maxNumBatchedTokens', kind: 'int', min: 1, help: 'prompt tokens per prefill pass between decode steps (default 512)' },
+  'max-decode-slowdown': {
+    key: 'maxDecodeSlowdown',
+    kind: 'number',
+    help: "a prompt arriving while streams decode is prefilled inside their steps, sized so a step takes at most X times a decode-only one (default 1.5; native runtime; 0: whole chunks between the steps)",
+  },
   'enable-prefix-cache': {
     key: 'enablePrefixCache',
     kind: 'bool',
@@ -246,9 +253,11 @@ export function parseServeArgs(argv: readonly string[]): ParsedArgs {
     if (value === undefined || (inline === undefined && value.startsWith('--'))) {
       throw new ConfigError(`--${name} needs a value`);
     }
-    fields[spec.key] = spec.kind === 'int' ? parseInteger(name, value, spec.min ?? 0) : parseChoice(name, value, spec.values);
+    fields[spec.key] = spec.kind === 'int' ? parseInteger(name, value, spec.min ?? 0) : spec.kind === 'number' ? parseNumber(name, value) : parseChoice(name, value, spec.values);
   }
   config.dtype = DTYPE_SPELLINGS[config.dtype] ?? config.dtype;
+  const slowdown = config.maxDecodeSlowdown;
+  if (slowdown !== undefined && !(slowdown === 0 || slowdown > 1)) throw new ConfigError(`--max-decode-slowdown must be 0 or more than 1, got ${slowdown}`);
   return { action: 'serve', config };
 }
 
@@ -266,6 +275,12 @@ function parseInteger(name: string, value: string, min: number): number {
   return n;
 }
 
+function parseNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`--${name} must be a number, got "${value}"`);
+  return n;
+}
+
 function parseChoice(name: string, value: string, values: readonly string[] | undefined): string {
   if (values && !values.includes(value)) throw new ConfigError(`--${name} must be one of ${values.join(', ')}, got "${value}"`);
   return value;
@@ -273,7 +288,7 @@ function parseChoice(name: string, value: string, values: readonly string[] | un
 
 export function serveHelp(): string {
   const lines = Object.entries(flags).map(([name, spec]) => {
-    const arg = spec.kind === 'bool' ? '' : spec.kind === 'int' ? ' N' : spec.kind === 'strings' ? ' NAME...' : ' VALUE';
+    const arg = spec.kind === 'bool' ? '' : spec.kind === 'int' ? ' N' : spec.kind === 'number' ? ' X' : spec.kind === 'strings' ? ' NAME...' : ' VALUE';
     const aliases = spec.aliases ? ` (vLLM: --${spec.aliases.join(', --')})` : '';
     return `  --${(name + arg).padEnd(32)} ${spec.help}${aliases}`;
   });

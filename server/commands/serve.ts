@@ -53,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     maxModelLen: config.maxModelLen,
     enablePrefixCache: config.enablePrefixCache,
     prefillChunkTokens: config.maxNumBatchedTokens,
+    maxDecodeSlowdown: config.maxDecodeSlowdown,
     observer: metrics.observer,
   });
   // As in vLLM, the first --served-model-name is the id unless --model-id names it.

@@ -37,6 +37,8 @@ const DEFAULT_MAX_MODEL_LEN = 4096;
 const DEFAULT_KV_SHRINK_DELAY_SECONDS = 30;
 const DEFAULT_QUEUE = 1024;
 const PREFILL_CHUNK = 512;
+/** EngineOptions.maxDecodeSlowdown: a stream's step at most 1.5× while a prompt is prefilled in it. */
+const DEFAULT_MAX_DECODE_SLOWDOWN = 1.5;
 /** Logits rows the sampler holds: a decode batch, or a chunk of prompt positions. */
 const MIN_LOGITS_ROWS = 64;
 
@@ -78,6 +80,8 @@ export class Engine implements InferenceEngine {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
     const maxModelLen = Math.min(options.maxModelLen ?? DEFAULT_MAX_MODEL_LEN, manifest.maxPositionEmbeddings);
+    const slowdown = options.maxDecodeSlowdown ?? DEFAULT_MAX_DECODE_SLOWDOWN;
+    if (!(slowdown === 0 || slowdown > 1)) throw new Error(`maxDecodeSlowdown must be 0 (no mixed passes) or more than 1, got ${slowdown}`);
     const [tokenizer, runner, decoding] = await Promise.all([
       Tokenizer.load(modelDir),
       ModelRunner.load(modelDir, manifest, {
@@ -101,6 +105,7 @@ export class Engine implements InferenceEngine {
       maxQueueLength: options.maxQueueLength ?? DEFAULT_QUEUE,
       prefixCache: options.enablePrefixCache ?? false,
       prefillChunk: options.prefillChunkTokens ?? PREFILL_CHUNK,
+      maxDecodeSlowdown: slowdown,
       // onnxruntime-node copies the whole cache every run: there it shrinks at once.
       kvShrinkDelayMs: runner.runtime === 'native' ? (options.kvShrinkDelaySeconds ?? DEFAULT_KV_SHRINK_DELAY_SECONDS) * 1000 : 0,
       observer: options.observer,

@@ -33,8 +33,11 @@ export interface GraphSession {
   readonly runtime: Runtime;
   /** What runs the graph's int4 products; null when the caller did not ask (no int4 weights). */
   readonly int4Kernel: Int4KernelUse | null;
-  /** Writes the outputs into `fetches`' buffers. */
-  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>): Promise<void>;
+  /**
+   * Writes the outputs into `fetches`' buffers. `segments` ((first slot, rows, seq) triples):
+   * the native runtime's attention runs each over its own KV slots (native/attention_op.c).
+   */
+  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>, segments?: Int32Array): Promise<void>;
   /** Refuses new runs at once; the session itself goes once the pending runs have finished. */
   release(): Promise<void>;
 }
@@ -76,8 +79,9 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
     return {
       runtime,
       int4Kernel: settings.int4Kernel ? { kernel: 'onnxruntime', reason: 'onnxruntime-node runs ONNX Runtime\'s own kernels' } : null,
-      async run(feeds, fetches) {
+      async run(feeds, fetches, segments) {
         if (released) throw new Error('session released');
+        if (segments) throw new Error('onnxruntime-node runs no segmented passes (the native runtime does)');
         const running = session.run(feeds, fetches);
         pending.add(running);
         try {
@@ -98,7 +102,7 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
   return {
     runtime,
     int4Kernel,
-    run(feeds, fetches) {
+    run(feeds, fetches, segments) {
       const names: string[] = [];
       const tensors: NativeTensor[] = [];
       const add = (group: Record<string, ort.Tensor>) => {
@@ -110,7 +114,7 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
       add(feeds);
       const inputCount = names.length;
       add(fetches);
-      return binding.run(handle, names, tensors, inputCount);
+      return binding.run(handle, names, tensors, inputCount, segments ?? null);
     },
     // The addon defers the release past pending runs itself (native/ort_session.c).
     release: async () => binding.releaseSession(handle),
@@ -153,7 +157,7 @@ interface NativeBinding {
   createSession(path: string, intraOpThreads: number, int4Kernel: boolean): Promise<object>;
   /** Why our int4 kernel cannot run on this CPU, or null. */
   int4KernelUnavailable(): string | null;
-  run(session: object, names: string[], tensors: NativeTensor[], inputCount: number): Promise<void>;
+  run(session: object, names: string[], tensors: NativeTensor[], inputCount: number, segments: Int32Array | null): Promise<void>;
   releaseSession(session: object): void;
 }
 

@@ -24,20 +24,32 @@ export interface RunnerOptions {
   maxLength: number;
 }
 
-export interface ForwardStep {
+/**
+ * A rectangular block of a pass: `rows` × `seq` tokens (row-major) over the KV slots
+ * [firstSlot, firstSlot + rows). `totals[r]` is row r's length after the pass.
+ */
+export interface PassSegment {
   firstSlot: number;
   rows: number;
   seq: number;
   tokens: ArrayLike<number>;
   positions: ArrayLike<number>;
   totals: ArrayLike<number>;
-  /** Flattened rows×seq positions whose output row is written into `output`. */
+}
+
+/**
+ * One forward pass: one segment (a prompt chunk, prompts prefilled together, a decode step),
+ * or, where `mixedPasses` holds, several — a decode step and a prompt chunk in the same pass.
+ */
+export interface ForwardStep {
+  segments: PassSegment[];
+  /** Positions in the segments' tokens, laid end to end, whose output row is written into `output`. */
   outputAt: ArrayLike<number>;
   /** outputAt.length × rowWidth floats, or more. */
   output: Float32Array;
-  /** M-RoPE models: [3 × rows × seq] positions when the components differ; else `positions` serves all three. */
+  /** M-RoPE models (one segment): [3 × rows × seq] positions when the components differ; else `positions` serves all three. */
   mrope?: Int32Array;
-  /** M-RoPE models: image embedding rows replacing token embeddings in this pass. */
+  /** M-RoPE models (one segment): image embedding rows replacing token embeddings in this pass. */
   images?: ChunkImages;
 }
 
@@ -56,6 +68,12 @@ export class ModelRunner {
   readonly int4Kernel: Int4KernelUse | null;
   /** The graph's output for each picked row: logits, or hidden states (an embedding graph). */
   readonly rowOutput: { name: string; width: number };
+  /**
+   * Whether a pass may have several segments: on the native runtime, whose attention runs each
+   * segment over its own slots (native/attention_op.c), for a text model (M-RoPE's positions
+   * and image rows are laid out for one segment).
+   */
+  readonly mixedPasses: boolean;
   private sessions: Sessions | null;
   /** The image inputs of a pass without images (N = 0), made once. */
   private readonly noImages: { embeds: ort.Tensor; at: ort.Tensor } | null;
@@ -77,6 +95,7 @@ export class ModelRunner {
     this.int4Kernel = sessions.text.int4Kernel;
     const { logits, hiddenStates } = manifest.outputs;
     this.rowOutput = logits !== undefined ? { name: logits, width: manifest.vocabSize } : { name: hiddenStates!, width: manifest.hiddenSize };
+    this.mixedPasses = this.runtime === 'native' && !hasVision(manifest);
     this.kv = this.newCache();
     this.noImages =
       hasVision(manifest)
@@ -135,27 +154,36 @@ export class ModelRunner {
   }
 
   /**
-   * One forward pass. `tokens`/`positions` are [rows × seq] row-major; `totals[r]` is row r's
-   * length after this step; `outputAt` indexes the flattened rows×seq positions whose output
-   * rows are written into `output` (n × rowOutput.width). Returns the seconds spent inside session.run.
+   * One forward pass; the segments' `totals` say each row's length after it, and `outputAt`
+   * which of their tokens' output rows are written into `output` (n × rowOutput.width).
+   * One segment is fed as its [rows, seq] block over its slots; several as one row of tokens
+   * [1, T] over the whole cache, with the segments handed to the attention op. Returns the
+   * seconds spent inside session.run.
    */
   async forward(step: ForwardStep): Promise<number> {
     const session = this.sessions?.text;
     const kv = this.kv;
     if (!session || !kv) throw new Error('model runner: released (sleeping)');
-    const { rows, seq } = step;
-    let maxTotal = 0;
+    const { segments } = step;
+    const single = segments.length === 1 ? segments[0] : null;
+    if (!single && !this.mixedPasses) throw new Error(`model runner: a pass of ${segments.length} segments needs the native runtime and a text model`);
+    const rows = segments.reduce((n, s) => n + s.rows, 0);
     const seqlensK = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      seqlensK[r] = step.totals[r] - 1;
-      maxTotal = Math.max(maxTotal, step.totals[r]);
+    let maxTotal = 0;
+    let row = 0;
+    for (const s of segments) {
+      for (let r = 0; r < s.rows; r++, row++) {
+        seqlensK[row] = s.totals[r] - 1;
+        maxTotal = Math.max(maxTotal, s.totals[r]);
+      }
     }
     kv.reserve(maxTotal);
     const m = this.manifest;
     const n = step.outputAt.length;
+    const tokenDims = single ? [single.rows, single.seq] : [1, segments.reduce((t, s) => t + s.rows * s.seq, 0)];
     const feeds: Record<string, ort.Tensor> = {
-      [m.inputs.inputIds]: this.inputIds.tensor(step.tokens, [rows, seq]),
-      [m.inputs.positionIds]: this.positionIds(step),
+      [m.inputs.inputIds]: this.inputIds.tensor(single ? single.tokens : joined(segments, (s) => s.tokens), tokenDims),
+      [m.inputs.positionIds]: this.positionIds(single ? single.positions : joined(segments, (s) => s.positions), tokenDims, step.mrope),
       [m.inputs.seqlensK]: new ort.Tensor('int32', seqlensK, [rows]),
       [m.inputs.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(maxTotal), []),
       [m.inputs.logitsIndices]: this.logitsIndices.tensor(step.outputAt, [n]),
@@ -167,21 +195,21 @@ export class ModelRunner {
       feeds[m.inputs.imageEmbeds] = images ? new ort.Tensor('float32', images.embeds, [images.at.length / 2, m.hiddenSize]) : this.noImages!.embeds;
       feeds[m.inputs.imagePositions] = images ? new ort.Tensor('int64', images.at, [images.at.length / 2, 2]) : this.noImages!.at;
     }
-    const cache = kv.tensors(step.firstSlot, rows);
+    const cache = single ? kv.tensors(single.firstSlot, single.rows) : kv.tensors(0, kv.shape.slots);
     for (let layer = 0; layer < m.numLayers; layer++) {
       feeds[m.inputs.pastKeys[layer]] = fetches[m.outputs.presentKeys[layer]] = cache[`${layer}.key`];
       feeds[m.inputs.pastValues[layer]] = fetches[m.outputs.presentValues[layer]] = cache[`${layer}.value`];
     }
+    const layout = single ? undefined : Int32Array.from(segments.flatMap((s) => [s.firstSlot, s.rows, s.seq]));
     const started = performance.now();
-    await session.run(feeds, fetches);
+    await session.run(feeds, fetches, layout);
     return (performance.now() - started) / 1000;
   }
 
-  /** `position_ids`: [rows, seq], or [3, rows, seq] for M-RoPE (one component thrice when they agree). */
-  private positionIds(step: ForwardStep): ort.Tensor {
-    const { rows, seq } = step;
-    if (this.manifest.positions === 'position_ids') return this.positionStaging.tensor(step.positions, [rows, seq]);
-    return this.positionStaging.tensor(step.mrope ?? step.positions, [3, rows, seq], step.mrope ? 1 : 3);
+  /** `position_ids` of `dims`, or [3, ...dims] for M-RoPE (one component thrice when they agree). */
+  private positionIds(positions: ArrayLike<number>, dims: number[], mrope: Int32Array | undefined): ort.Tensor {
+    if (this.manifest.positions === 'position_ids') return this.positionStaging.tensor(positions, dims);
+    return this.positionStaging.tensor(mrope ?? positions, [3, ...dims], mrope ? 1 : 3);
   }
 }
 
@@ -211,6 +239,13 @@ class Int64Staging {
     }
     return new ort.Tensor('int64', this.values.subarray(0, n), dims);
   }
+}
+
+/** The segments' `field` laid end to end. */
+function joined(segments: PassSegment[], field: (s: PassSegment) => ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (const s of segments) for (const value of Array.from(field(s))) out.push(value);
+  return out;
 }
 
 function concat(parts: Float32Array[]): Float32Array {

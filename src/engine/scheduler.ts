@@ -1,12 +1,15 @@
 // The step loop. Each turn: admit waiting requests into free KV slots, run one prefill chunk
 // (so a long prompt never freezes other streams; plain prompts admitted together share it,
 // one row each), then one decode step over every running sequence at once (continuous
-// batching). A request's slots are freed the step it ends or is cancelled.
+// batching). Where the runner takes mixed passes, a prompt being prefilled while streams decode
+// goes into their decode step instead, a chunk each step, sized by PrefillBudget so that the
+// streams keep their pace. A request's slots are freed the step it ends or is cancelled.
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { hasVision } from '../model/manifest.ts';
 import type { Decoding } from './decoding.ts';
 import { EngineError } from './errors.ts';
-import type { ModelRunner } from './model-runner.ts';
+import type { ForwardStep, ModelRunner, PassSegment } from './model-runner.ts';
+import { PrefillBudget } from './prefill-budget.ts';
 import { isPrefillOnly, Phase, type EmbedRequestState, type GenerateRequestState, type RequestState, type SampleRequestState } from './requests.ts';
 import { Sequence } from './sequence.ts';
 import { SequenceStepper } from './sequence-stepper.ts';
@@ -20,9 +23,32 @@ export interface SchedulerOptions {
   prefixCache: boolean;
   /** Prompt tokens per prefill forward pass. */
   prefillChunk: number;
+  /**
+   * Mixed passes (where the runner takes them): a running stream's step may take up to this
+   * many times a decode-only step while a prompt is prefilled in it; 0 = no mixed passes.
+   */
+  maxDecodeSlowdown: number;
   /** How long the KV buffers may stay larger than needed before they shrink (fitCache). */
   kvShrinkDelayMs: number;
   observer?: EngineObserver;
+}
+
+/** A prompt chunk's part of a pass: prompt positions [start, end), the output rows it keeps. */
+interface ChunkPlan {
+  state: RequestState;
+  segment: PassSegment;
+  end: number;
+  /** Prompt positions whose output rows the pass keeps, in order. */
+  keep: number[];
+}
+
+/** A decode step's part of a pass: the live sequences, their segments, where their tokens lie. */
+interface DecodePlan {
+  live: { state: GenerateRequestState; seq: Sequence }[];
+  segments: PassSegment[];
+  /** live[i]'s token among the segments' tokens. */
+  tokenAt: number[];
+  tokens: number;
 }
 
 /** Where a forward pass writes the output rows it keeps: logits (the sampler's memory) or hidden states. */
@@ -53,6 +79,8 @@ export class Scheduler {
   private paused = false;
   private readonly loopDone: Promise<void>;
   private readonly outputRows: OutputRows;
+  /** Sizes mixed passes' prompt chunks; null when there are none. */
+  private readonly budget: PrefillBudget | null;
   prefixCacheHits = 0;
 
   constructor(
@@ -65,6 +93,7 @@ export class Scheduler {
     this.slotContent = Array.from({ length: options.slots }, () => []);
     this.slotReleasedAt = new Array(options.slots).fill(0);
     this.outputRows = runner.manifest.embedding ? hiddenStateRows(options.prefillChunk, runner.rowOutput.width) : { maxRows: decoding.maxRows, width: runner.rowOutput.width, view: (rows) => decoding.logits(rows) };
+    this.budget = runner.mixedPasses && options.maxDecodeSlowdown > 0 ? new PrefillBudget(options.maxDecodeSlowdown, options.prefillChunk) : null;
     this.loopDone = this.loop();
   }
 
@@ -144,13 +173,30 @@ export class Scheduler {
         continue;
       }
       this.fitCache();
-      const together = prefill && this.prefillCompanions(prefill);
-      if (together) await this.contained(together, () => this.prefillTogether(together), (state) => this.prefillChunk(state));
-      else if (prefill) await this.contained([prefill], () => this.prefillChunk(prefill));
-      const decode = this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && !isPrefillOnly(s));
-      if (decode.length > 0) await this.contained(decode, () => this.decodeStep(decode), (state) => this.decodeStep([state]));
+      const streams = this.decodingStreams();
+      if (prefill && streams.length > 0 && this.budget) {
+        // A decode-only step first when there is no timing of one yet to size the chunk by.
+        const tokens = this.budget.tokens();
+        if (tokens > 0) {
+          const alone = (state: RequestState) => (state === prefill ? this.prefillChunk(state) : this.decodeStep([state as GenerateRequestState]));
+          await this.contained<RequestState>([...streams, prefill], () => this.mixedStep(prefill, streams, tokens), alone);
+        } else {
+          await this.contained(streams, () => this.decodeStep(streams), (state) => this.decodeStep([state]));
+        }
+      } else {
+        const together = prefill && this.prefillCompanions(prefill);
+        if (together) await this.contained(together, () => this.prefillTogether(together), (state) => this.prefillChunk(state));
+        else if (prefill) await this.contained([prefill], () => this.prefillChunk(prefill));
+        const decode = this.decodingStreams();
+        if (decode.length > 0) await this.contained(decode, () => this.decodeStep(decode), (state) => this.decodeStep([state]));
+      }
       await new Promise((resolve) => setImmediate(resolve)); // let HTTP work run between steps
     }
+  }
+
+  /** The requests whose sequences take a decode step. */
+  private decodingStreams(): GenerateRequestState[] {
+    return this.running.filter((s): s is GenerateRequestState => s.phase === Phase.Decode && !isPrefillOnly(s));
   }
 
   /**
@@ -300,15 +346,31 @@ export class Scheduler {
   // ---- prefill ---------------------------------------------------------------------------
 
   private async prefillChunk(state: RequestState): Promise<void> {
+    const chunk = this.planChunk(state, this.options.prefillChunk, this.outputRows.maxRows);
+    const vision = state.vision;
+    const start = state.sequences[0].cached;
+    await this.forward('prefill', {
+      ...(vision ? chunkInputs(vision, start, chunk.end, this.runner.manifest.hiddenSize) : {}),
+      segments: [chunk.segment],
+      outputAt: chunk.keep.map((q) => q - start),
+      output: this.outputRows.view(chunk.keep.length),
+    });
+    this.afterChunk(chunk, 0);
+  }
+
+  /**
+   * The next chunk of `state`'s prompt: at most `maxTokens` positions, ending early so that it
+   * keeps at most `maxRows` output rows (wanted positions, and the prompt's last).
+   */
+  private planChunk(state: RequestState, maxTokens: number, maxRows: number): ChunkPlan {
     const seq = state.sequences[0];
     const prompt = state.promptTokens;
     const start = seq.cached;
-    let end = Math.min(prompt.length, start + this.options.prefillChunk);
-    // Positions whose output rows this chunk keeps; a chunk never keeps more rows than the buffer holds.
+    let end = Math.min(prompt.length, start + maxTokens);
     const keep: number[] = [];
     for (let q = start; q < end; q++) {
       if (state.rowsWanted.has(q) || q === prompt.length - 1) {
-        if (keep.length === this.outputRows.maxRows) {
+        if (keep.length === maxRows) {
           end = q;
           break;
         }
@@ -316,26 +378,40 @@ export class Scheduler {
       }
     }
     const positions = Array.from({ length: end - start }, (_, i) => start + i);
-    const vision = state.vision;
-    await this.forward('prefill', {
-      ...(vision ? chunkInputs(vision, start, end, this.runner.manifest.hiddenSize) : {}),
-      firstSlot: seq.slot,
-      rows: 1,
-      seq: end - start,
-      tokens: prompt.slice(start, end),
-      positions,
-      totals: [end],
-      outputAt: keep.map((q) => q - start),
-      output: this.outputRows.view(keep.length),
-    });
-    seq.cached = end;
+    const segment = { firstSlot: seq.slot, rows: 1, seq: end - start, tokens: prompt.slice(start, end), positions, totals: [end] };
+    return { state, segment, end, keep };
+  }
+
+  /** After a pass with `chunk`, whose kept rows start at output row `firstRow`. */
+  private afterChunk({ state, end, keep }: ChunkPlan, firstRow: number): void {
+    state.sequences[0].cached = end;
     if (state.cancelled) return;
     this.settle(state, () => {
-      keep.forEach((q, row) => this.keepRow(state, q, row));
-      if (end < prompt.length) return;
-      if (vision) vision.embeds = null;
-      this.finishPrefill(state, keep.length - 1);
+      keep.forEach((q, i) => this.keepRow(state, q, firstRow + i));
+      if (end < state.promptTokens.length) return;
+      if (state.vision) state.vision.embeds = null;
+      this.finishPrefill(state, firstRow + keep.length - 1);
     });
+  }
+
+  /**
+   * One pass: the streams' decode step, then a chunk of `prefill`'s prompt of up to `tokens`
+   * tokens; the streams' output rows come first.
+   */
+  private async mixedStep(prefill: RequestState, streams: GenerateRequestState[], tokens: number): Promise<void> {
+    const decode = this.planDecode(streams);
+    const rows = decode?.live.length ?? 0;
+    const chunk = this.planChunk(prefill, tokens, this.outputRows.maxRows - rows);
+    const start = prefill.sequences[0].cached;
+    const decodeTokens = decode?.tokens ?? 0;
+    const seconds = await this.forward('mixed', {
+      segments: [...(decode?.segments ?? []), chunk.segment],
+      outputAt: [...(decode?.tokenAt ?? []), ...chunk.keep.map((q) => decodeTokens + q - start)],
+      output: this.outputRows.view(rows + chunk.keep.length),
+    });
+    this.budget?.observeMixed(seconds);
+    if (decode) this.afterDecode(decode, streams);
+    this.afterChunk(chunk, rows);
   }
 
   /**
@@ -405,7 +481,7 @@ export class Scheduler {
       const wanted = [...state.rowsWanted, totals[r] - 1];
       return wanted.map((q) => [q, outputAt.push(r * length + q) - 1] as const);
     });
-    await this.forward('prefill', { firstSlot: first, rows, seq: length, tokens, positions, totals, outputAt, output: this.outputRows.view(outputAt.length) });
+    await this.forward('prefill', { segments: [{ firstSlot: first, rows, seq: length, tokens, positions, totals }], outputAt, output: this.outputRows.view(outputAt.length) });
     group.forEach((state, i) => {
       state.sequences[0].cached = state.promptTokens.length;
       if (state.cancelled) return;
@@ -483,8 +559,39 @@ export class Scheduler {
   // ---- decode ----------------------------------------------------------------------------
 
   private async decodeStep(states: GenerateRequestState[]): Promise<void> {
+    const plan = this.planDecode(states);
+    if (!plan) return;
+    const seconds = await this.forward('decode', { segments: plan.segments, outputAt: plan.tokenAt, output: this.outputRows.view(plan.live.length) });
+    this.budget?.observeDecode(seconds);
+    this.afterDecode(plan, states);
+  }
+
+  /**
+   * The decode step of `states`' live sequences, one token a row. With mixed passes, a segment
+   * per run of neighbouring slots; else one window from the lowest slot to the highest, whose
+   * rows that no live sequence uses compute a dummy token (idlePosition).
+   */
+  private planDecode(states: GenerateRequestState[]): DecodePlan | null {
     const live = states.flatMap((state) => state.sequences.filter((s) => s.finish === null).map((seq) => ({ state, seq })));
-    if (live.length === 0) return;
+    if (live.length === 0) return null;
+    const row = (l: (typeof live)[number]) => ({ token: l.seq.lastToken, position: l.seq.cached + (l.state.vision?.ropeDelta ?? 0), total: l.seq.cached + 1 });
+    if (this.runner.mixedPasses) {
+      const bySlot = [...live].sort((a, b) => a.seq.slot - b.seq.slot);
+      const segments: PassSegment[] = [];
+      for (const l of bySlot) {
+        const { token, position, total } = row(l);
+        const last = segments.at(-1);
+        if (last && last.firstSlot + last.rows === l.seq.slot) {
+          last.rows++;
+          (last.tokens as number[]).push(token);
+          (last.positions as number[]).push(position);
+          (last.totals as number[]).push(total);
+        } else {
+          segments.push({ firstSlot: l.seq.slot, rows: 1, seq: 1, tokens: [token], positions: [position], totals: [total] });
+        }
+      }
+      return { live, segments, tokenAt: live.map((l) => bySlot.indexOf(l)), tokens: live.length };
+    }
     const slots = live.map((l) => l.seq.slot);
     const first = Math.min(...slots);
     const rows = Math.max(...slots) - first + 1;
@@ -495,24 +602,17 @@ export class Scheduler {
       if (!slots.includes(first + r)) positions[r] = this.idlePosition(first + r);
       totals[r] = positions[r] + 1;
     }
-    for (const { state, seq } of live) {
-      const r = seq.slot - first;
-      tokens[r] = seq.lastToken;
-      positions[r] = seq.cached + (state.vision?.ropeDelta ?? 0);
-      totals[r] = seq.cached + 1;
+    for (const l of live) {
+      const r = l.seq.slot - first;
+      ({ token: tokens[r], position: positions[r], total: totals[r] } = row(l));
     }
-    await this.forward('decode', {
-      firstSlot: first,
-      rows,
-      seq: 1,
-      tokens,
-      positions,
-      totals,
-      outputAt: slots.map((s) => s - first),
-      output: this.outputRows.view(live.length),
-    });
-    for (const { seq } of live) seq.cached += 1;
-    const rowOf = new Map(live.map((l, row) => [l.seq, row]));
+    return { live, segments: [{ firstSlot: first, rows, seq: 1, tokens, positions, totals }], tokenAt: slots.map((s) => s - first), tokens: rows };
+  }
+
+  /** After a pass with `plan`, whose rows are the pass's first output rows. */
+  private afterDecode(plan: DecodePlan, states: GenerateRequestState[]): void {
+    for (const { seq } of plan.live) seq.cached += 1;
+    const rowOf = new Map(plan.live.map((l, row) => [l.seq, row]));
     for (const state of states) {
       if (state.cancelled) continue;
       this.settle(state, () => {
@@ -522,9 +622,11 @@ export class Scheduler {
     }
   }
 
-  private async forward(kind: 'prefill' | 'decode', step: Parameters<ModelRunner['forward']>[0]): Promise<void> {
+  /** Runs `step`; returns the seconds inside the model. */
+  private async forward(kind: 'prefill' | 'decode' | 'mixed', step: ForwardStep): Promise<number> {
     const seconds = await this.runner.forward(step);
-    this.options.observer?.onForward?.({ kind, tokens: step.rows * step.seq, seconds });
+    this.options.observer?.onForward?.({ kind, tokens: step.segments.reduce((n, s) => n + s.rows * s.seq, 0), seconds });
+    return seconds;
   }
 
   /**

@@ -36,6 +36,14 @@ export interface EngineOptions {
   /** Prompt tokens per prefill forward pass, between decode steps (default 512). */
   prefillChunkTokens?: number;
   /**
+   * On the native runtime (text models), a prompt arriving while streams decode is prefilled
+   * inside their decode steps, a chunk each step, sized so that a step takes at most this many
+   * times a decode-only step (default 1.5): the streams keep their pace, the prompt's first
+   * token comes later than alone. 0: the prompt goes in chunks of prefillChunkTokens between the
+   * steps instead, each stalling the streams for its whole length.
+   */
+  maxDecodeSlowdown?: number;
+  /**
    * How long the KV buffers may stay larger than the sequences need before they shrink, on the
    * native runtime (default 30 s; onnxruntime-node, which copies them every step, shrinks at
    * once): requests one after another reuse them instead of resizing twice each.
@@ -50,8 +58,8 @@ export interface EngineObserver {
   onFirstToken?(requestId: string, seconds: number): void;
   onInterToken?(requestId: string, seconds: number): void;
   onFinished?(requestId: string, info: { seconds: number; promptTokens: number; completionTokens: number; cachedTokens: number }): void;
-  /** One forward pass: `tokens` prompt tokens prefilled or rows decoded, `seconds` inside the model. */
-  onForward?(info: { kind: 'prefill' | 'decode'; tokens: number; seconds: number }): void;
+  /** One forward pass: `tokens` prompt tokens prefilled, rows decoded, or both ('mixed'); `seconds` inside the model. */
+  onForward?(info: { kind: 'prefill' | 'decode' | 'mixed'; tokens: number; seconds: number }): void;
   /** A forward pass failed; its `requests` are retried alone when there are several, else fail. */
   onForwardFailed?(info: { requests: number }): void;
 }

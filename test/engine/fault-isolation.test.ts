@@ -113,9 +113,13 @@ function poisonRunner(engine: Engine): { passes: { rows: number; seq: number; fa
   const forward = runner.forward.bind(runner);
   const log: { rows: number; seq: number; failed: boolean }[] = [];
   runner.forward = async (step) => {
-    const tokens = Array.from(step.tokens);
-    const failed = tokens.includes(POISON_PROMPT_TOKEN) || (step.seq === 1 && tokens.includes(POISON_OUTPUT_TOKEN));
-    log.push({ rows: step.rows, seq: step.seq, failed });
+    const poisoned = (s: (typeof step.segments)[number]) => {
+      const tokens = Array.from(s.tokens);
+      return tokens.includes(POISON_PROMPT_TOKEN) || (s.seq === 1 && tokens.includes(POISON_OUTPUT_TOKEN));
+    };
+    const failed = step.segments.some(poisoned);
+    const rows = step.segments.reduce((n, s) => n + s.rows, 0);
+    log.push({ rows, seq: Math.max(...step.segments.map((s) => s.seq)), failed });
     if (failed) throw new Error('kernel failed on a poisoned row');
     return forward(step);
   };

@@ -57,11 +57,14 @@ test('both runtimes give the same tokens and logprobs for a batch of different l
     results.push(await Promise.all(requests.map((r) => collect(engine.generate(r)))));
     await engine.close();
   }
+  // Their attention kernels differ (native/attention.c against ONNX Runtime's): float rounding apart.
   const [native, binding] = results;
   for (let r = 0; r < requests.length; r++) {
     assert.equal(native[r].tokens, binding[r].tokens, `request ${r} tokens`);
-    const logprobs = (c: typeof native[0]) => c.events.flatMap((e) => (e.type === 'delta' ? e.tokens.map((t) => t.logprob) : []));
-    assert.equal(logprobs(native[r]), logprobs(binding[r]), `request ${r} logprobs`);
+    const logprobs = (c: typeof native[0]) => c.events.flatMap((e) => (e.type === 'delta' ? e.tokens.map((t) => t.logprob ?? Number.NaN) : []));
+    const [ours, theirs] = [logprobs(native[r]), logprobs(binding[r])];
+    assert.is(ours.length, theirs.length);
+    ours.forEach((value, i) => assert.ok(Math.abs(value - theirs[i]) < 1e-4, `request ${r} logprob ${i}: ${value} vs ${theirs[i]}`));
   }
 });
 

@@ -126,4 +126,62 @@ test('a short shared opening (a chat template\'s) does not evict a cached prompt
   await Promise.all([cached.close(), plain.close()]);
 });
 
+
+test('a prompt prefilled inside running streams\' decode steps gives its alone tokens and prompt logprobs, and the streams theirs', async () => {
+  const passes: string[] = [];
+  const engine = await loadTiny({ maxBatchSize: 4, prefillChunkTokens: 64, observer: { onForward: (f) => passes.push(f.kind) } });
+  assert.is(engine.runtime, 'native', 'mixed passes need the native runtime');
+  const streams = [5, 11].map((length, i) => greedyRequest(`s${i}`, randomTokens(500 + i, length), 60));
+  const long = greedyRequest('long', randomTokens(510, 300), 6, { promptLogprobs: 1 });
+  const alone: Collected[] = [];
+  for (const r of [...streams, long]) alone.push(await collect(engine.generate(r)));
+
+  passes.length = 0;
+  let firstEnd = Infinity; // passes run when the first stream ended
+  const running = streams.map((r) => collect(engine.generate(r)).then((c) => ((firstEnd = Math.min(firstEnd, passes.length)), c)));
+  // The long prompt arrives once both streams are decoding.
+  await settled(() => passes.filter((kind) => kind === 'decode').length >= 3);
+  const arrival = passes.length;
+  const arriving = await collect(engine.generate(long));
+  const together = [...(await Promise.all(running)), arriving];
+
+  const beside = passes.slice(arrival, firstEnd);
+  assert.ok(beside.filter((kind) => kind === 'mixed').length >= 3, `the prompt went in several mixed passes (${beside.join(' ')})`);
+  assert.not.ok(beside.includes('prefill'), 'no prefill pass stalled the streams');
+  together.forEach((result, i) => assert.equal(result.tokens[0], alone[i].tokens[0], `request ${i}`));
+  const logprobs = (c: Collected) => {
+    const prompt = c.events.find((e) => e.type === 'prompt');
+    return prompt?.type === 'prompt' ? prompt.promptLogprobs!.slice(1).map((p) => p!.logprob ?? Number.NaN) : [];
+  };
+  const [got, want] = [logprobs(arriving), logprobs(alone[2])];
+  assert.is(got.length, 299);
+  got.forEach((value, i) => assert.ok(Math.abs(value - want[i]) < 1e-4, `prompt logprob ${i + 1}: ${value} vs ${want[i]}`));
+  await engine.close();
+});
+
+test('with maxDecodeSlowdown 0, or on onnxruntime-node, a prompt arriving beside streams goes in whole chunks between their steps', async () => {
+  for (const options of [{ maxDecodeSlowdown: 0 }, { runtime: 'onnxruntime-node' as const }]) {
+    const passes: string[] = [];
+    const engine = await loadTiny({ maxBatchSize: 4, prefillChunkTokens: 64, ...options, observer: { onForward: (f) => passes.push(f.kind) } });
+    const stream = collect(engine.generate(greedyRequest('s', randomTokens(520, 5), 40)));
+    await settled(() => passes.length >= 3);
+    await collect(engine.generate(greedyRequest('long', randomTokens(521, 200), 2)));
+    await stream;
+    assert.not.ok(passes.includes('mixed'), JSON.stringify(options));
+    assert.ok(passes.filter((kind) => kind === 'prefill').length >= 4, 'chunks of 64 between the decode steps');
+    await engine.close();
+  }
+});
+
+test('maxDecodeSlowdown is 0 or more than 1', async () => {
+  for (const bad of [1, 0.5, -1, Number.NaN]) {
+    try {
+      await loadTiny({ maxDecodeSlowdown: bad });
+      assert.unreachable(`${bad} accepted`);
+    } catch (error) {
+      assert.match((error as Error).message, /maxDecodeSlowdown must be 0 \(no mixed passes\) or more than 1/);
+    }
+  }
+});
+
 test.run();

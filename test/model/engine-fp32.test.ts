@@ -1,16 +1,23 @@
+import { existsSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureCheckpoint, ensureModel } from '../../models/recipe.ts';
 import { DecoderReference, argmax } from '../reference/decoder.ts';
-import { EngineSession, maxAbsDiff } from './engine-session.ts';
+import { EngineSession, maxAbsDiff, type SessionChoice } from './engine-session.ts';
 
 const TOLERANCE = 1e-4;
 const dir = ensureModel('tiny', 'fp32');
 const reference = DecoderReference.load(ensureCheckpoint('tiny'));
 const prompt = Array.from({ length: 20 }, (_, i) => (i * 7919 + 13) % 151000);
+// onnxruntime-node runs ONNX Runtime's attention kernel; the native runtime, ours (native/attention.c).
+const addonBuilt = existsSync(new URL('../../native/build/ort_session.node', import.meta.url));
+const runtimes: SessionChoice[] = addonBuilt ? [{}, { runtime: 'native' }] : [{}];
 
-test('20-token prefill then 10 decode steps match the reference logits', async () => {
-  const engine = await EngineSession.open(dir, 1, 64);
+for (const choice of runtimes) {
+const on = choice.runtime ?? 'onnxruntime-node';
+
+test(`${on}: 20-token prefill then 10 decode steps match the reference logits`, async () => {
+  const engine = await EngineSession.open(dir, 1, 64, choice);
   const ref = reference.newSequence();
   const got = await engine.prefill(0, prompt);
   const want = ref.forward(prompt);
@@ -28,9 +35,9 @@ test('20-token prefill then 10 decode steps match the reference logits', async (
   assert.ok(new Set(generated).size > 3, `greedy output too repetitive: ${generated}`);
 });
 
-test('a decode batch of 3 rows with different lengths matches the reference per row', async () => {
+test(`${on}: a decode batch of 3 rows with different lengths matches the reference per row`, async () => {
   const prompts = [prompt.slice(0, 5), prompt.slice(3, 14), prompt.slice(10, 12)];
-  const engine = await EngineSession.open(dir, 3, 32);
+  const engine = await EngineSession.open(dir, 3, 32, choice);
   const refs = prompts.map(() => reference.newSequence());
   const next: number[] = [];
   for (let r = 0; r < 3; r++) {
@@ -48,5 +55,6 @@ test('a decode batch of 3 rows with different lengths matches the reference per 
     }
   }
 });
+}
 
 test.run();

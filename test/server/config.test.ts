@@ -33,6 +33,11 @@ test("vLLM's flag names, --no-FLAG, the model first, and --version", () => {
   assert.is(parse('--enable-prefix-caching').enablePrefixCache, true);
   assert.is(parse('--no-enable-prefix-cache').enablePrefixCache, false);
   assert.is(parse('--drain-timeout', '7').shutdownTimeoutSeconds, 7);
+  assert.is(parse('--max-decode-slowdown', '2.5').maxDecodeSlowdown, 2.5);
+  assert.is(parse('--max-decode-slowdown=0').maxDecodeSlowdown, 0);
+  for (const bad of ['1', '0.5', 'fast', '']) {
+    assert.throws(() => parse(`--max-decode-slowdown=${bad}`), /--max-decode-slowdown must be (0 or more than 1|a number)/);
+  }
   assert.equal(parseServeArgs(['--version']), { action: 'version' });
 });
 
