@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_BLOCK = 16, QUERY_VECTORS = 128, MAX_HEAD_DIM = 256 };
+enum { KEY_BLOCK = 16, QUERY_GROUP = 4, QUERY_VECTORS = 128, MAX_HEAD_DIM = 256 };
 
 #if !defined(__x86_64__)
 int attention_supported(const AttentionShape *shape) { return (void)shape, 0; }
@@ -18,6 +18,8 @@ int attention_run(const AttentionShape *shape, const AttentionBlock *block, Para
 #include <immintrin.h>
 
 #define KERNEL __attribute__((target("avx512f")))
+// The group loops must be unrolled for their accumulators to live in registers, whatever -O says.
+#define UNROLL _Pragma("GCC unroll 4")
 
 int attention_supported(const AttentionShape *shape) {
   __builtin_cpu_init();
@@ -136,15 +138,19 @@ KERNEL static void attend(void *data, size_t index) {
     for (int64_t h = 0; h < group; h++) memset(b->out + (row * b->seq + i) * b->out_stride + (g * group + h) * d, 0, (size_t)d * sizeof(float));
   if (n == 0) return;
   const int64_t queries = n * group;  // query q = token (i0 + q / group), head g · group + q % group
-  const size_t floats = (size_t)(d * KEY_BLOCK + queries * d + 2 * queries);
+  // Queries go QUERY_GROUP at a time, sharing each key and value vector they load; a group's
+  // missing members are a zero query that sees no key.
+  const int64_t padded = (queries + QUERY_GROUP - 1) / QUERY_GROUP * QUERY_GROUP;
+  const size_t floats = (size_t)(d * KEY_BLOCK + padded * d + 2 * padded + d);
   float *scratch = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
   if (!scratch) {
     job->failed = -1;
     return;
   }
-  float *kt = scratch, *acc = kt + d * KEY_BLOCK, *maxima = acc + queries * d, *sums = maxima + queries;
-  memset(acc, 0, (size_t)(queries * d) * sizeof *acc);
-  for (int64_t q = 0; q < queries; q++) maxima[q] = -INFINITY, sums[q] = 0;
+  float *kt = scratch, *acc = kt + d * KEY_BLOCK, *maxima = acc + padded * d, *sums = maxima + padded, *zero = sums + padded;
+  memset(acc, 0, (size_t)(padded * d) * sizeof *acc);
+  memset(zero, 0, (size_t)d * sizeof *zero);
+  for (int64_t q = 0; q < padded; q++) maxima[q] = -INFINITY, sums[q] = 0;
   const float *keys = b->key_cache + (size_t)((row * s->kv_heads + g) * b->capacity * d);
   const float *values = b->value_cache + (size_t)((row * s->kv_heads + g) * b->capacity * d);
   const int64_t last_key = past + i0 + n;  // keys [0, last_key) are seen by the block's last token
@@ -154,57 +160,73 @@ KERNEL static void attend(void *data, size_t index) {
   for (int64_t j0 = 0; j0 < last_key; j0 += KEY_BLOCK) {
     const int64_t valid = last_key - j0 < KEY_BLOCK ? last_key - j0 : KEY_BLOCK;
     if (transposed) transpose_keys(keys + j0 * d, d, valid, kt);
-    for (int64_t q = 0; q < queries; q++) {
-      const int64_t token = i0 + q / group;
-      const int64_t seen = past + token + 1 - j0;  // keys of this block the token may see
-      if (seen <= 0) continue;
-      const float *query = job->queries + (row * b->seq + token) * s->heads * d + (g * group + q % group) * d;
-      __m512 score;
-      if (transposed) {
-        // Four chains of multiply-adds, so that they overlap.
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (int64_t x = 0; x < d; x += 4) {
-          s0 = _mm512_fmadd_ps(_mm512_set1_ps(query[x]), _mm512_load_ps(kt + x * KEY_BLOCK), s0);
-          s1 = _mm512_fmadd_ps(_mm512_set1_ps(query[x + 1]), _mm512_load_ps(kt + (x + 1) * KEY_BLOCK), s1);
-          s2 = _mm512_fmadd_ps(_mm512_set1_ps(query[x + 2]), _mm512_load_ps(kt + (x + 2) * KEY_BLOCK), s2);
-          s3 = _mm512_fmadd_ps(_mm512_set1_ps(query[x + 3]), _mm512_load_ps(kt + (x + 3) * KEY_BLOCK), s3);
-        }
-        score = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));
-      } else {
-        score = block_scores(query, keys + j0 * d, d, valid);
+    for (int64_t q0 = 0; q0 < queries; q0 += QUERY_GROUP) {
+      const float *query[QUERY_GROUP];
+      int64_t seen[QUERY_GROUP], used = 0;
+      UNROLL for (int r = 0; r < QUERY_GROUP; r++) {
+        const int64_t q = q0 + r, token = i0 + q / group;
+        seen[r] = q < queries ? past + token + 1 - j0 : 0;  // keys of this block the query may see
+        if (seen[r] > valid) seen[r] = valid;
+        if (seen[r] > used) used = seen[r];
+        query[r] = q < queries ? job->queries + (row * b->seq + token) * s->heads * d + (g * group + q % group) * d : zero;
       }
-      const __mmask16 mask = seen >= KEY_BLOCK ? 0xFFFF : (__mmask16)((1u << seen) - 1);
-      score = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), mask, _mm512_mul_ps(score, scale));
-      const float top = _mm512_reduce_max_ps(score), previous = maxima[q];
-      const float next = top > previous ? top : previous;
-      const __m512 p = exp_nonpositive(_mm512_sub_ps(score, _mm512_set1_ps(next)));
-      const float correction = previous == -INFINITY ? 0.0f : expf(previous - next);
-      maxima[q] = next;
-      sums[q] = sums[q] * correction + _mm512_reduce_add_ps(p);
-      float weights[KEY_BLOCK] __attribute__((aligned(64)));
-      _mm512_store_ps(weights, p);
-      const int64_t used = seen < valid ? seen : valid;
-      // acc = acc · correction + Σ_k weight_k · value_k, up to four 16-wide slices of the head at a time.
-      const __m512 corrected = _mm512_set1_ps(correction);
+      if (used <= 0) continue;
+      __m512 score[QUERY_GROUP];
+      if (transposed) {
+        // Even and odd dimensions in separate chains: eight multiply-adds in flight.
+        __m512 odd[QUERY_GROUP];
+        UNROLL for (int r = 0; r < QUERY_GROUP; r++) score[r] = odd[r] = _mm512_setzero_ps();
+        for (int64_t x = 0; x < d; x += 2) {
+          const __m512 key = _mm512_load_ps(kt + x * KEY_BLOCK), next = _mm512_load_ps(kt + (x + 1) * KEY_BLOCK);
+          UNROLL for (int r = 0; r < QUERY_GROUP; r++) {
+            score[r] = _mm512_fmadd_ps(_mm512_set1_ps(query[r][x]), key, score[r]);
+            odd[r] = _mm512_fmadd_ps(_mm512_set1_ps(query[r][x + 1]), next, odd[r]);
+          }
+        }
+        UNROLL for (int r = 0; r < QUERY_GROUP; r++) score[r] = _mm512_add_ps(score[r], odd[r]);
+      } else {
+        UNROLL for (int r = 0; r < QUERY_GROUP; r++) score[r] = seen[r] > 0 ? block_scores(query[r], keys + j0 * d, d, valid) : _mm512_setzero_ps();
+      }
+      // Online softmax: each query's weights for this block, and how much its sum so far shrinks.
+      float weights[QUERY_GROUP][KEY_BLOCK] __attribute__((aligned(64)));
+      __m512 correction[QUERY_GROUP];
+      UNROLL for (int r = 0; r < QUERY_GROUP; r++) {
+        if (seen[r] <= 0) {
+          _mm512_store_ps(weights[r], _mm512_setzero_ps());
+          correction[r] = _mm512_set1_ps(1.0f);
+          continue;
+        }
+        const __mmask16 mask = (__mmask16)((1u << seen[r]) - 1);
+        const __m512 scaled = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), mask, _mm512_mul_ps(score[r], scale));
+        const float top = _mm512_reduce_max_ps(scaled), previous = maxima[q0 + r];
+        const float next = top > previous ? top : previous;
+        const __m512 p = exp_nonpositive(_mm512_sub_ps(scaled, _mm512_set1_ps(next)));
+        const float shrink = previous == -INFINITY ? 0.0f : expf(previous - next);
+        maxima[q0 + r] = next;
+        sums[q0 + r] = sums[q0 + r] * shrink + _mm512_reduce_add_ps(p);
+        _mm512_store_ps(weights[r], p);
+        correction[r] = _mm512_set1_ps(shrink);
+      }
+      // acc = acc · correction + Σ_k weight_k · value_k, four 16-wide slices of the head at a
+      // time: each value slice loaded once for the group's queries.
       for (int64_t v0 = 0; v0 < vectors; v0 += 4) {
         const int64_t span = vectors - v0 < 4 ? vectors - v0 : 4;
-        float *out = acc + q * d + 16 * v0;
-        __m512 a0 = _mm512_mul_ps(_mm512_load_ps(out), corrected);
-        __m512 a1 = span > 1 ? _mm512_mul_ps(_mm512_load_ps(out + 16), corrected) : a0;
-        __m512 a2 = span > 2 ? _mm512_mul_ps(_mm512_load_ps(out + 32), corrected) : a0;
-        __m512 a3 = span > 3 ? _mm512_mul_ps(_mm512_load_ps(out + 48), corrected) : a0;
-        for (int64_t k = 0; k < used; k++) {
-          const __m512 w = _mm512_set1_ps(weights[k]);
-          const float *value = values + (j0 + k) * d + 16 * v0;
-          a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(value), a0);
-          if (span > 1) a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(value + 16), a1);
-          if (span > 2) a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(value + 32), a2);
-          if (span > 3) a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(value + 48), a3);
+        __m512 a[QUERY_GROUP][4];
+        UNROLL for (int r = 0; r < QUERY_GROUP; r++) UNROLL for (int j = 0; j < 4; j++) {
+          a[r][j] = j < span ? _mm512_mul_ps(_mm512_load_ps(acc + (q0 + r) * d + 16 * (v0 + j)), correction[r]) : _mm512_setzero_ps();
         }
-        _mm512_store_ps(out, a0);
-        if (span > 1) _mm512_store_ps(out + 16, a1);
-        if (span > 2) _mm512_store_ps(out + 32, a2);
-        if (span > 3) _mm512_store_ps(out + 48, a3);
+        for (int64_t k = 0; k < used; k++) {
+          const float *value = values + (j0 + k) * d + 16 * v0;
+          __m512 slice[4];
+          UNROLL for (int j = 0; j < 4; j++) slice[j] = j < span ? _mm512_loadu_ps(value + 16 * j) : _mm512_setzero_ps();
+          UNROLL for (int r = 0; r < QUERY_GROUP; r++) {
+            const __m512 w = _mm512_set1_ps(weights[r][k]);
+            UNROLL for (int j = 0; j < 4; j++) a[r][j] = _mm512_fmadd_ps(w, slice[j], a[r][j]);
+          }
+        }
+        UNROLL for (int r = 0; r < QUERY_GROUP; r++) UNROLL for (int j = 0; j < 4; j++) {
+          if (j < span) _mm512_store_ps(acc + (q0 + r) * d + 16 * (v0 + j), a[r][j]);
+        }
       }
     }
   }

@@ -188,12 +188,14 @@ static OrtStatus *run_ours(OrtKernelContext *context, const Pass *p, Segment s) 
 }
 
 // Whether attention.c is the faster kernel for a segment whose longest row ends at `total`. As
-// measured on bench-0.5b (2 threads, ms a pass, ours against ONNX Runtime's): ours reads each key
-// once for all the query heads that share it, which wins on decode steps (1 row at 4,000
-// positions: 27.1 against 35.2) and short chunks (4 tokens at 4,000: 44.6 against 50.0), and on
-// a prompt's first chunk (512 tokens at 0: 841 against 1,100); ONNX Runtime's batched matrix
-// products win on longer chunks after a long context (64 tokens at 4,000: 288 against 415).
-static int ours_is_faster(Segment s, int32_t total) { return s.seq <= 8 || total <= 2 * s.seq; }
+// measured on bench-0.5b (2 threads, ms a pass, ours against ONNX Runtime's in one process):
+// ours reads each key once for all the query heads that share it, which wins on decode steps
+// (1 row at 4,000 positions: 23.0 against 30.5; 3 rows at 2,000: 31.0 against 43.0), short
+// chunks (4 tokens at 4,000: 34.5 against 44.0; 16 at 2,000: 78.0 against 81.2) and a prompt's
+// first chunks (512 tokens at 0: 726 against 878; at 512: 868 against 986); ONNX Runtime's
+// batched matrix products edge ahead on longer chunks after a long context (64 tokens at 4,000:
+// 270.5 against 257.3; 512 at 3,500: 1,751 against 1,685).
+static int ours_is_faster(Segment s, int32_t total) { return s.seq <= 16 || total <= 2 * s.seq; }
 
 static OrtStatus *run_segment(const Kernel *kernel, OrtKernelContext *context, const Pass *p, Segment s) {
   int32_t total = 0;

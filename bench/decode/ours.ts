@@ -33,7 +33,12 @@ async function generate(engine: Engine, id: string, prompt: number[], maxTokens:
 export type Placement = Pick<EngineOptions, 'device' | 'threads'>;
 
 /** Loads the model, warms it up, runs `body`, closes; `runMs()` is the time spent inside session.run so far. */
-async function withEngine<T>(modelDir: string, body: (engine: Engine, runMs: () => number) => Promise<T>, maxModelLen = 1024, placement: Placement = {}): Promise<T> {
+async function withEngine<T>(
+  modelDir: string,
+  body: (engine: Engine, runMs: () => number) => Promise<T>,
+  maxModelLen = 1024,
+  placement: Placement & Pick<EngineOptions, 'maxDecodeSlowdown'> = {},
+): Promise<T> {
   let inside = 0; // milliseconds inside session.run, from the engine's observer
   const engine = await Engine.load(modelDir, {
     threads: THREADS,
@@ -86,16 +91,19 @@ export interface OurLongContext extends SingleStream {
   /** A running stream's inter-token latency, p99 in ms: alone, and while a long prompt is prefilled beside it. */
   itlAloneP99: number;
   itlDuringPrefillP99: number;
+  /** Seconds from the long prompt's arrival beside the stream to its first token. */
+  arrivingFirstTokenS: number;
 }
 
 const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.99))]!;
 
 /**
  * Decode at LONG_CONTEXT_TOKENS of context (prefill then batch-1 decode), then a stream's
- * inter-token latency alone and while a LONG_CONTEXT_TOKENS prompt is prefilled beside it
- * (in chunks of the engine's default size, between its decode steps).
+ * inter-token latency alone and while a LONG_CONTEXT_TOKENS prompt is prefilled beside it, as
+ * `maxDecodeSlowdown` has the engine do it (default: inside the stream's decode steps; 0: in
+ * whole chunks between them).
  */
-export function measureOurLongContext(modelDir: string, variant: number): Promise<OurLongContext> {
+export function measureOurLongContext(modelDir: string, variant: number, maxDecodeSlowdown?: number): Promise<OurLongContext> {
   return withEngine(
     modelDir,
     async (engine) => {
@@ -125,8 +133,9 @@ export function measureOurLongContext(modelDir: string, variant: number): Promis
       const alone = gaps.filter((g) => g.at < window.from).map((g) => g.gap);
       const during = gaps.filter((g) => g.at > window.from && g.at <= window.to + 100).map((g) => g.gap);
       stream.catch(() => {}); // the engine closes with it still running: it ends CANCELLED
-      return { ...single, itlAloneP99: p99(alone.slice(8)), itlDuringPrefillP99: p99(during) };
+      return { ...single, itlAloneP99: p99(alone.slice(8)), itlDuringPrefillP99: p99(during), arrivingFirstTokenS: (window.to - window.from) / 1000 };
     },
     LONG_CONTEXT_TOKENS + DECODE_TOKENS + 64,
+    maxDecodeSlowdown === undefined ? {} : { maxDecodeSlowdown },
   );
 }
