@@ -17,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attention.h"
 #include "custom_op.h"
@@ -61,6 +62,7 @@ typedef struct {
   float scale;  // 0: 1 / √head_dim
   int rotary;   // do_rotary (its tables are inputs)
   int ours;     // attention.c may run the node (attention_supported decides per shape)
+  int always;   // ...and runs every segment it takes, not only those where it is the faster
 } Kernel;
 
 static const char *op_name(const OrtCustomOp *op) { return (void)op, "GroupQueryAttention"; }
@@ -95,6 +97,14 @@ static OrtStatus *create_kernel(const OrtCustomOp *op, const void *api, const Or
     if (absent) ort.ReleaseStatus(absent);
     else if (!(status = ort.CreateOpAttr(float_names[i], &floats[i], 1, OP_ATTR_FLOAT, &attrs[count]))) count++;
   }
+  // XLLM_ATTENTION_KERNEL, read as a session is made, pins the kernel for measurements
+  // (bench/attention.ts): xllm (ours wherever it takes the node) or onnxruntime; unset or auto:
+  // the faster for each segment (ours_is_faster).
+  const char *pinned = getenv("XLLM_ATTENTION_KERNEL");
+  if (!pinned || !*pinned) pinned = "auto";
+  if (!status && strcmp(pinned, "auto") && strcmp(pinned, "xllm") && strcmp(pinned, "onnxruntime")) {
+    status = ort.CreateStatus(ORT_ERROR_INVALID_ARGUMENT, "XLLM_ATTENTION_KERNEL must be auto, xllm or onnxruntime");
+  }
   Kernel *kernel = NULL;
   if (!status && !(kernel = calloc(1, sizeof *kernel))) status = ort.CreateStatus(ORT_ERROR_FAIL, "out of memory");
   if (!status) {
@@ -112,7 +122,8 @@ static OrtStatus *create_kernel(const OrtCustomOp *op, const void *api, const Or
   kernel->kv_heads = ints[KV_NUM_HEADS];
   kernel->scale = floats[0];
   kernel->rotary = ints[DO_ROTARY] != 0;
-  kernel->ours = !ints[ROTARY_INTERLEAVED] && ints[LOCAL_WINDOW_SIZE] == -1 && !ints[SMOOTH_SOFTMAX] && floats[1] == 0.0f;
+  kernel->ours = strcmp(pinned, "onnxruntime") && !ints[ROTARY_INTERLEAVED] && ints[LOCAL_WINDOW_SIZE] == -1 && !ints[SMOOTH_SOFTMAX] && floats[1] == 0.0f;
+  kernel->always = !strcmp(pinned, "xllm");
   *out = kernel;
   return NULL;
 }
@@ -187,21 +198,21 @@ static OrtStatus *run_ours(OrtKernelContext *context, const Pass *p, Segment s) 
   return NULL;
 }
 
-// Whether attention.c is the faster kernel for a segment whose longest row ends at `total`. As
-// measured on bench-0.5b (2 threads, ms a pass, ours against ONNX Runtime's in one process):
-// ours reads each key once for all the query heads that share it, which wins on decode steps
-// (1 row at 4,000 positions: 23.0 against 30.5; 3 rows at 2,000: 31.0 against 43.0), short
-// chunks (4 tokens at 4,000: 34.5 against 44.0; 16 at 2,000: 78.0 against 81.2) and a prompt's
-// first chunks (512 tokens at 0: 726 against 878; at 512: 868 against 986); ONNX Runtime's
-// batched matrix products edge ahead on longer chunks after a long context (64 tokens at 4,000:
-// 270.5 against 257.3; 512 at 3,500: 1,751 against 1,685).
+// Whether attention.c is the faster kernel for a segment whose longest row ends at `total`, as
+// bench/attention.ts measures it on bench-0.5b (2 threads, ms a pass, ours against ONNX
+// Runtime's): ours reads each key once for all the query heads that share it, which wins on
+// decode steps (1 row at 4,000 positions: 22.7 against 30.7; 3 rows at 2,000: 29.6 against
+// 40.3), short chunks (4 tokens at 4,000: 35.9 against 45.4; 16 at 2,000: 80.3 against 81.8)
+// and a prompt's first chunks (512 tokens at 0: 766 against 903; at 512: 907 against 1,069);
+// ONNX Runtime's batched matrix products win on longer chunks after a long context (64 tokens
+// at 4,000: 290.6 against 256.3; 512 at 3,500: 1,830 against 1,773).
 static int ours_is_faster(Segment s, int32_t total) { return s.seq <= 16 || total <= 2 * s.seq; }
 
 static OrtStatus *run_segment(const Kernel *kernel, OrtKernelContext *context, const Pass *p, Segment s) {
   int32_t total = 0;
   for (int64_t r = 0; r < s.rows; r++)
     if (p->seqlens_k[s.row + r] + 1 > total) total = p->seqlens_k[s.row + r] + 1;
-  if (p->shape.heads && ours_is_faster(s, total)) return run_ours(context, p, s);
+  if (p->shape.heads && (kernel->always || ours_is_faster(s, total))) return run_ours(context, p, s);
   if (p->total_length) total = *p->total_length;
   const int64_t q_dims[] = {s.rows, s.seq, p->query_width}, kv_dims[] = {s.rows, s.seq, p->kv_width}, out_dims[] = {s.rows, s.seq, p->out_width};
   const int64_t cache_dims[] = {s.rows, p->kv_heads, p->capacity, p->head_dim}, row_dims[] = {s.rows}, token_dims[] = {s.rows, s.seq};

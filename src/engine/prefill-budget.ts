@@ -17,7 +17,7 @@ const SMOOTHING = 0.25;
 
 export class PrefillBudget {
   private decodeSeconds: number | null = null;
-  private chunk = FIRST_TOKENS;
+  private chunk: number;
 
   constructor(
     private readonly slowdown: number,

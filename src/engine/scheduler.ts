@@ -48,7 +48,6 @@ interface DecodePlan {
   segments: PassSegment[];
   /** live[i]'s token among the segments' tokens. */
   tokenAt: number[];
-  tokens: number;
 }
 
 /** Where a forward pass writes the output rows it keeps: logits (the sampler's memory) or hidden states. */
@@ -403,7 +402,7 @@ export class Scheduler {
     const rows = decode?.live.length ?? 0;
     const chunk = this.planChunk(prefill, tokens, this.outputRows.maxRows - rows);
     const start = prefill.sequences[0].cached;
-    const decodeTokens = decode?.tokens ?? 0;
+    const decodeTokens = decode ? tokenCount(decode.segments) : 0;
     const seconds = await this.forward('mixed', {
       segments: [...(decode?.segments ?? []), chunk.segment],
       outputAt: [...(decode?.tokenAt ?? []), ...chunk.keep.map((q) => decodeTokens + q - start)],
@@ -590,7 +589,7 @@ export class Scheduler {
           segments.push({ firstSlot: l.seq.slot, rows: 1, seq: 1, tokens: [token], positions: [position], totals: [total] });
         }
       }
-      return { live, segments, tokenAt: live.map((l) => bySlot.indexOf(l)), tokens: live.length };
+      return { live, segments, tokenAt: live.map((l) => bySlot.indexOf(l)) };
     }
     const slots = live.map((l) => l.seq.slot);
     const first = Math.min(...slots);
@@ -606,7 +605,7 @@ export class Scheduler {
       const r = l.seq.slot - first;
       ({ token: tokens[r], position: positions[r], total: totals[r] } = row(l));
     }
-    return { live, segments: [{ firstSlot: first, rows, seq: 1, tokens, positions, totals }], tokenAt: slots.map((s) => s - first), tokens: rows };
+    return { live, segments: [{ firstSlot: first, rows, seq: 1, tokens, positions, totals }], tokenAt: slots.map((s) => s - first) };
   }
 
   /** After a pass with `plan`, whose rows are the pass's first output rows. */
@@ -625,7 +624,7 @@ export class Scheduler {
   /** Runs `step`; returns the seconds inside the model. */
   private async forward(kind: 'prefill' | 'decode' | 'mixed', step: ForwardStep): Promise<number> {
     const seconds = await this.runner.forward(step);
-    this.options.observer?.onForward?.({ kind, tokens: step.segments.reduce((n, s) => n + s.rows * s.seq, 0), seconds });
+    this.options.observer?.onForward?.({ kind, tokens: tokenCount(step.segments), seconds });
     return seconds;
   }
 
@@ -702,6 +701,11 @@ export class Scheduler {
     if (isPrefillOnly(state)) state.reject(error);
     else state.channel.fail(error);
   }
+}
+
+/** The tokens of a pass's segments. */
+function tokenCount(segments: readonly PassSegment[]): number {
+  return segments.reduce((n, s) => n + s.rows * s.seq, 0);
 }
 
 /** A request whose image embeddings are still being computed cannot prefill yet. */
