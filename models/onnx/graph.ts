@@ -81,7 +81,8 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private counter = 0;
 
-  constructor(private readonly external: ExternalDataWriter) {}
+  /** Without `external`, every initializer must be small enough to be stored inline. */
+  constructor(private readonly external?: ExternalDataWriter) {}
 
   private claim(name: string): string {
     if (this.names.has(name)) throw new Error(`ONNX graph: duplicate value name ${name}`);
@@ -112,6 +113,7 @@ export class GraphBuilder {
     if (bytes.length <= INLINE_LIMIT) {
       t.bytes(9, bytes);
     } else {
+      if (!this.external) throw new Error(`ONNX graph: initializer ${name} (${bytes.length} bytes) needs an external data file`);
       const loc = this.external.append(bytes);
       const entry = (key: string, value: string) => new ProtoWriter().string(1, key).string(2, value);
       t.message(13, entry('location', loc.location));

@@ -34,10 +34,12 @@ export interface GraphSession {
   /** What runs the graph's int4 products; null when the caller did not ask (no int4 weights). */
   readonly int4Kernel: Int4KernelUse | null;
   /**
-   * Writes the outputs into `fetches`' buffers. `segments` ((first slot, rows, seq) triples):
-   * the native runtime's attention runs each over its own KV slots (native/attention_op.c).
+   * Writes the outputs into `fetches`' buffers, but for those the session leaves on the device
+   * (SessionSettings.deviceOutputs), which it returns as GPU tensors for the caller to dispose.
+   * `segments` ((first slot, rows, seq) triples): the native runtime's attention runs each over
+   * its own KV slots (native/attention_op.c).
    */
-  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>, segments?: Int32Array): Promise<void>;
+  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>, segments?: Int32Array): Promise<Record<string, ort.Tensor>>;
   /** Refuses new runs at once; the session itself goes once the pending runs have finished. */
   release(): Promise<void>;
 }
@@ -47,6 +49,8 @@ export interface SessionSettings {
   threads?: number;
   /** For a graph with int4 weights: which kernel runs them (see the top of this file). */
   int4Kernel?: Int4KernelChoice;
+  /** Outputs ONNX Runtime leaves on the GPU (webgpu only): the KV cache's presents. */
+  deviceOutputs?: string[];
 }
 
 /** The options every session of ours is created with, in onnxruntime-node's terms. */
@@ -57,6 +61,7 @@ export function ortSessionOptions(settings: SessionSettings): ort.InferenceSessi
     executionMode: 'sequential',
     interOpNumThreads: 1,
     ...(settings.threads ? { intraOpNumThreads: settings.threads } : {}),
+    ...(settings.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(settings.deviceOutputs.map((name) => [name, 'gpu-buffer' as const])) } : {}),
   };
 }
 
@@ -74,6 +79,7 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
   if (runtime === 'onnxruntime-node') {
     if (settings.int4Kernel === 'xllm') throw new Error("int4 kernel 'xllm' runs on the native runtime only (the cpu device, with the addon built)");
     const session = await ort.InferenceSession.create(path, ortSessionOptions(settings));
+    const onDevice = settings.deviceOutputs ?? [];
     const pending = new Set<Promise<unknown>>();
     let released = false;
     return {
@@ -82,10 +88,15 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
       async run(feeds, fetches, segments) {
         if (released) throw new Error('session released');
         if (segments) throw new Error('onnxruntime-node runs no segmented passes (the native runtime does)');
-        const running = session.run(feeds, fetches);
+        const running = session.run(feeds, { ...fetches, ...Object.fromEntries(onDevice.map((name) => [name, null])) });
         pending.add(running);
         try {
-          await running;
+          const outputs = await running;
+          if (onDevice.length === 0) return {};
+          // With outputs on the device, onnxruntime-node binds every output itself (IO binding)
+          // and leaves the host ones in fresh arrays: copy them into the caller's.
+          for (const name in fetches) (fetches[name].data as Float32Array).set(outputs[name].data as Float32Array);
+          return Object.fromEntries(onDevice.map((name) => [name, outputs[name]]));
         } finally {
           pending.delete(running);
         }
@@ -114,7 +125,7 @@ export async function createGraphSession(path: string, runtime: Runtime, setting
       add(feeds);
       const inputCount = names.length;
       add(fetches);
-      return binding.run(handle, names, tensors, inputCount, segments ?? null);
+      return binding.run(handle, names, tensors, inputCount, segments ?? null).then(() => ({}));
     },
     // The addon defers the release past pending runs itself (native/ort_session.c).
     release: async () => binding.releaseSession(handle),

@@ -27,7 +27,46 @@ const GROWTH = 128;
 
 export type KvGrowth = 'step' | 'double';
 
-export class KvCache {
+/**
+ * What the scheduler and the sequence steppers do with a KV cache, wherever its buffers live:
+ * here in host memory (KvCache), or on the GPU (DeviceKvCache).
+ */
+export interface KvStore {
+  readonly shape: KvShape;
+  /** Positions per slot that the buffers hold now. */
+  readonly capacity: number;
+  /** Bytes held by the buffers. */
+  readonly bytes: number;
+  /** Shrinks the buffers to fit `length` positions per slot, when worth it (canShrinkTo); true when it did. */
+  shrinkTo(length: number): boolean;
+  canShrinkTo(length: number): boolean;
+  /** Copies the first `length` positions of slot `from` into slot `to` (beam forks, n > 1, prefix reuse). */
+  copySlot(from: number, to: number, length: number): void;
+}
+
+/** The capacity for sequences of up to `length` positions, with GROWTH positions of room. */
+export function capacityFor(shape: KvShape, length: number): number {
+  return Math.min(shape.maxLength, (Math.ceil(length / GROWTH) + 1) * GROWTH);
+}
+
+/** The capacity that makes room for `length` positions (> `capacity`), growing as `growth` says. */
+export function grownCapacity(shape: KvShape, capacity: number, length: number, growth: KvGrowth): number {
+  if (length > shape.maxLength) throw new Error(`kv cache: ${length} positions exceed the limit ${shape.maxLength}`);
+  const doubled = growth === 'double' ? Math.min(shape.maxLength, 2 * capacity) : 0;
+  return Math.max(capacityFor(shape, length), doubled);
+}
+
+/** Whether buffers of `capacity` are worth shrinking for `length` positions: more than two steps of room would go. */
+export function worthShrinking(shape: KvShape, capacity: number, length: number): boolean {
+  return capacityFor(shape, length) + 2 * GROWTH <= capacity;
+}
+
+/** Bytes of float32 key and value buffers of `capacity` positions per slot. */
+export function cacheBytes(shape: KvShape, capacity: number): number {
+  return 2 * shape.layers * shape.slots * shape.kvHeads * capacity * shape.headDim * Float32Array.BYTES_PER_ELEMENT;
+}
+
+export class KvCache implements KvStore {
   capacity: number;
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
@@ -36,18 +75,12 @@ export class KvCache {
     readonly shape: KvShape,
     private readonly growth: KvGrowth = 'step',
   ) {
-    this.capacity = this.capacityFor(0);
+    this.capacity = capacityFor(shape, 0);
     this.allocate(this.capacity, null);
   }
 
-  /** The capacity for sequences of up to `length` positions, with GROWTH positions of room. */
-  private capacityFor(length: number): number {
-    return Math.min(this.shape.maxLength, (Math.ceil(length / GROWTH) + 1) * GROWTH);
-  }
-
-  /** Bytes held by the buffers. */
   get bytes(): number {
-    return this.keys.length * 2 * this.keys[0].byteLength;
+    return cacheBytes(this.shape, this.capacity);
   }
 
   private get slotStride(): number {
@@ -76,9 +109,7 @@ export class KvCache {
   /** Makes room for `length` positions per slot (up to maxLength). */
   reserve(length: number): void {
     if (length <= this.capacity) return;
-    if (length > this.shape.maxLength) throw new Error(`kv cache: ${length} positions exceed the limit ${this.shape.maxLength}`);
-    const doubled = this.growth === 'double' ? Math.min(this.shape.maxLength, 2 * this.capacity) : 0;
-    this.allocate(Math.max(this.capacityFor(length), doubled), { keys: this.keys, values: this.values, capacity: this.capacity });
+    this.allocate(grownCapacity(this.shape, this.capacity, length, this.growth), { keys: this.keys, values: this.values, capacity: this.capacity });
   }
 
   /**
@@ -88,13 +119,12 @@ export class KvCache {
    */
   shrinkTo(length: number): boolean {
     if (!this.canShrinkTo(length)) return false;
-    this.allocate(this.capacityFor(length), { keys: this.keys, values: this.values, capacity: this.capacity });
+    this.allocate(capacityFor(this.shape, length), { keys: this.keys, values: this.values, capacity: this.capacity });
     return true;
   }
 
-  /** Whether shrinkTo(length) would shrink. */
   canShrinkTo(length: number): boolean {
-    return this.capacityFor(length) + 2 * GROWTH <= this.capacity;
+    return worthShrinking(this.shape, this.capacity, length);
   }
 
   /** Feeds/fetches for slots [first, first + count): one tensor per layer and kind, shared in and out. */
@@ -111,7 +141,6 @@ export class KvCache {
     return out;
   }
 
-  /** Copies the first `length` positions of slot `from` into slot `to` (beam forks, n > 1). */
   copySlot(from: number, to: number, length: number): void {
     if (from === to || length === 0) return;
     const { kvHeads, headDim } = this.shape;

@@ -10,6 +10,7 @@ import { hasVision, type ModelManifest } from '../model/manifest.ts';
 import type { PreparedImage } from '../vision/types.ts';
 import { openOnDevice, type DeviceChoice, type Provider } from './device.ts';
 import { createGraphSession, ortSessionOptions, resolveRuntime, type GraphSession, type Int4KernelChoice, type Int4KernelUse, type Runtime, type RuntimeChoice } from './graph-session.ts';
+import { DeviceKvCache } from './device-kv-cache.ts';
 import { KvCache } from './kv-cache.ts';
 import type { Device } from './types.ts';
 import type { ChunkImages } from './vision-prompt.ts';
@@ -59,7 +60,7 @@ interface Sessions {
 }
 
 export class ModelRunner {
-  kv: KvCache | null;
+  kv: KvCache | DeviceKvCache | null = null;
   /** The execution provider the model runs on, and why (`auto` names what it passed over). */
   readonly device: DeviceChoice;
   /** What runs the text graph. */
@@ -74,6 +75,18 @@ export class ModelRunner {
    * and image rows are laid out for one segment).
    */
   readonly mixedPasses: boolean;
+  /**
+   * Whether a decode step covers every slot: with the cache on the device, where a smaller
+   * window costs two copies of the cache (device-kv-cache.ts) and idle rows cost little.
+   */
+  readonly decodesWholeCache: boolean;
+  /**
+   * Whether fresh prompts of different lengths may share a pass, right-padded to the longest:
+   * ONNX Runtime's GroupQueryAttention takes such rows on the cpu, but its WebGPU kernel
+   * computes them wrong (measured on the tiny model: prompts of equal length agree with the
+   * cpu to every printed digit, padded ones differ by 1e-2 in logprob).
+   */
+  readonly paddedPrompts: boolean;
   private sessions: Sessions | null;
   /** The image inputs of a pass without images (N = 0), made once. */
   private readonly noImages: { embeds: ort.Tensor; at: ort.Tensor } | null;
@@ -96,7 +109,8 @@ export class ModelRunner {
     const { logits, hiddenStates } = manifest.outputs;
     this.rowOutput = logits !== undefined ? { name: logits, width: manifest.vocabSize } : { name: hiddenStates!, width: manifest.hiddenSize };
     this.mixedPasses = this.runtime === 'native' && !hasVision(manifest);
-    this.kv = this.newCache();
+    this.decodesWholeCache = keepsKvOnDevice(device.provider);
+    this.paddedPrompts = device.provider !== 'webgpu';
     this.noImages =
       hasVision(manifest)
         ? { embeds: new ort.Tensor('float32', new Float32Array(0), [0, manifest.hiddenSize]), at: new ort.Tensor('int64', new BigInt64Array(0), [0, 2]) }
@@ -106,17 +120,21 @@ export class ModelRunner {
   /** `manifest` is the model directory's, already read (readManifest). */
   static async load(modelDir: string, manifest: ModelManifest, options: RunnerOptions): Promise<ModelRunner> {
     const { value: sessions, choice } = await openOnDevice(options.device, (providers) => createSessions(modelDir, manifest, providers, options));
-    return new ModelRunner(manifest, sessions, modelDir, options, choice);
+    const runner = new ModelRunner(manifest, sessions, modelDir, options, choice);
+    runner.kv = await runner.newCache();
+    return runner;
   }
 
-  private newCache(): KvCache {
+  private async newCache(): Promise<KvCache | DeviceKvCache> {
     const m = this.manifest;
     const shape = { layers: m.numLayers, kvHeads: m.numKeyValueHeads, headDim: m.headDim, slots: this.options.slots, maxLength: this.options.maxLength };
+    if (keepsKvOnDevice(this.device.provider)) return DeviceKvCache.create(shape, [this.device.provider]);
     return new KvCache(shape, this.runtime === 'native' ? 'double' : 'step');
   }
 
   /** Sleep level 1 frees the KV cache; level 2 also the sessions (weights). */
   async release(level: 1 | 2): Promise<void> {
+    if (this.kv instanceof DeviceKvCache) await this.kv.dispose();
     this.kv = null;
     if (level === 2 && this.sessions) {
       await Promise.all([this.sessions.text.release(), this.sessions.vision?.release()]);
@@ -128,7 +146,7 @@ export class ModelRunner {
     // The kernel that served before sleeping serves again.
     const options = this.int4Kernel ? { ...this.options, int4Kernel: this.int4Kernel.kernel } : this.options;
     this.sessions ??= await createSessions(this.modelDir, this.manifest, [this.device.provider], options);
-    this.kv ??= this.newCache();
+    this.kv ??= await this.newCache();
   }
 
   /** [Σ tokenCount, hiddenSize] embeddings of `images`, in order: the vision graph takes one image a run. */
@@ -158,7 +176,7 @@ export class ModelRunner {
    * which of their tokens' output rows are written into `output` (n × rowOutput.width).
    * One segment is fed as its [rows, seq] block over its slots; several as one row of tokens
    * [1, T] over the whole cache, with the segments handed to the attention op. Returns the
-   * seconds spent inside session.run.
+   * seconds spent running graphs (with the cache on the device, its helper graphs too).
    */
   async forward(step: ForwardStep): Promise<number> {
     const session = this.sessions?.text;
@@ -177,7 +195,6 @@ export class ModelRunner {
         maxTotal = Math.max(maxTotal, s.totals[r]);
       }
     }
-    kv.reserve(maxTotal);
     const m = this.manifest;
     const n = step.outputAt.length;
     const tokenDims = single ? [single.rows, single.seq] : [1, segments.reduce((t, s) => t + s.rows * s.seq, 0)];
@@ -195,13 +212,28 @@ export class ModelRunner {
       feeds[m.inputs.imageEmbeds] = images ? new ort.Tensor('float32', images.embeds, [images.at.length / 2, m.hiddenSize]) : this.noImages!.embeds;
       feeds[m.inputs.imagePositions] = images ? new ort.Tensor('int64', images.at, [images.at.length / 2, 2]) : this.noImages!.at;
     }
+    if (kv instanceof DeviceKvCache) {
+      const started = performance.now();
+      // One segment (no mixed passes off the native runtime): its window's buffers in, presents out.
+      kv.reserve(maxTotal);
+      await kv.run(single!.firstSlot, single!.rows, async (past) => {
+        for (let layer = 0; layer < m.numLayers; layer++) {
+          feeds[m.inputs.pastKeys[layer]] = past[2 * layer];
+          feeds[m.inputs.pastValues[layer]] = past[2 * layer + 1];
+        }
+        const presents = await session.run(feeds, fetches);
+        return m.outputs.presentKeys.flatMap((key, layer) => [presents[key], presents[m.outputs.presentValues[layer]]]);
+      });
+      return (performance.now() - started) / 1000;
+    }
+    kv.reserve(maxTotal);
+    const started = performance.now();
     const cache = single ? kv.tensors(single.firstSlot, single.rows) : kv.tensors(0, kv.shape.slots);
     for (let layer = 0; layer < m.numLayers; layer++) {
       feeds[m.inputs.pastKeys[layer]] = fetches[m.outputs.presentKeys[layer]] = cache[`${layer}.key`];
       feeds[m.inputs.pastValues[layer]] = fetches[m.outputs.presentValues[layer]] = cache[`${layer}.value`];
     }
     const layout = single ? undefined : Int32Array.from(segments.flatMap((s) => [s.firstSlot, s.rows, s.seq]));
-    const started = performance.now();
     await session.run(feeds, fetches, layout);
     return (performance.now() - started) / 1000;
   }
@@ -258,12 +290,27 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
+/**
+ * Whether the KV cache stays on the device between passes (device-kv-cache.ts): on webgpu, whose
+ * GPU buffers onnxruntime-node can hand back and take in. Its binding knows no CUDA memory, so
+ * on cuda the cache lives in host memory and each pass moves it across.
+ */
+function keepsKvOnDevice(provider: Provider): boolean {
+  return provider === 'webgpu';
+}
+
 async function createSessions(dir: string, manifest: ModelManifest, providers: Provider[], options: RunnerOptions): Promise<Sessions> {
-  const settings = { providers, threads: options.threads, int4Kernel: manifest.dtype === 'int4' ? options.int4Kernel : undefined };
+  const presents = [...manifest.outputs.presentKeys, ...manifest.outputs.presentValues];
+  const settings = {
+    providers,
+    threads: options.threads,
+    int4Kernel: manifest.dtype === 'int4' ? options.int4Kernel : undefined,
+    deviceOutputs: keepsKvOnDevice(providers[0]) ? presents : undefined,
+  };
   const [text, vision] = await Promise.allSettled([
     createGraphSession(join(dir, manifest.graph), resolveRuntime(options.runtime, providers), settings),
     // The vision graph's output size depends on the images, so onnxruntime-node allocates it.
-    hasVision(manifest) ? ort.InferenceSession.create(join(dir, manifest.vision.graph), ortSessionOptions(settings)) : null,
+    hasVision(manifest) ? ort.InferenceSession.create(join(dir, manifest.vision.graph), ortSessionOptions({ ...settings, deviceOutputs: undefined })) : null,
   ]);
   if (text.status === 'fulfilled' && vision.status === 'fulfilled') return { text: text.value, vision: vision.value };
   // One graph opened and the other did not: let the opened one go (`auto` tries another device).

@@ -417,7 +417,8 @@ export class Scheduler {
    * Fresh plain prompts (one sequence, text only, nothing cached, logits only at the end;
    * or texts to embed) in neighbouring slots, the oldest first, when there are at least two:
    * they prefill in one forward pass, a row each, right-padded to the longest
-   * (GroupQueryAttention takes rows of different lengths only when nothing is cached yet).
+   * (GroupQueryAttention takes rows of different lengths only when nothing is cached yet, and
+   * on webgpu not at all: there only prompts of one length share a pass).
    * Between them the slot window may hold only free slots, whose rows compute a dummy token.
    */
   private prefillCompanions(first: RequestState): RequestState[] | null {
@@ -448,6 +449,7 @@ export class Scheduler {
     let [low, high, longest] = [first.sequences[0].slot, first.sequences[0].slot, first.promptTokens.length];
     for (const s of this.running) {
       if (s === first || !plain(s) || s.sequences[0].slot < lo || s.sequences[0].slot > hi) continue;
+      if (!this.runner.paddedPrompts && s.promptTokens.length !== first.promptTokens.length) continue;
       const slot = s.sequences[0].slot;
       const [l, h, m] = [Math.min(low, slot), Math.max(high, slot), Math.max(longest, s.promptTokens.length)];
       if ((h - l + 1) * m > budget) continue; // rows × padded length stays within one chunk
@@ -567,8 +569,9 @@ export class Scheduler {
 
   /**
    * The decode step of `states`' live sequences, one token a row. With mixed passes, a segment
-   * per run of neighbouring slots; else one window from the lowest slot to the highest, whose
-   * rows that no live sequence uses compute a dummy token (idlePosition).
+   * per run of neighbouring slots; else one window from the lowest slot to the highest (every
+   * slot with the cache on the device), whose rows that no live sequence uses compute a dummy
+   * token (idlePosition).
    */
   private planDecode(states: GenerateRequestState[]): DecodePlan | null {
     const live = states.flatMap((state) => state.sequences.filter((s) => s.finish === null).map((seq) => ({ state, seq })));
@@ -592,8 +595,9 @@ export class Scheduler {
       return { live, segments, tokenAt: live.map((l) => bySlot.indexOf(l)) };
     }
     const slots = live.map((l) => l.seq.slot);
-    const first = Math.min(...slots);
-    const rows = Math.max(...slots) - first + 1;
+    const whole = this.runner.decodesWholeCache;
+    const first = whole ? 0 : Math.min(...slots);
+    const rows = whole ? this.slotCount : Math.max(...slots) - first + 1;
     const tokens = new Array<number>(rows).fill(0);
     const positions = new Array<number>(rows).fill(0);
     const totals = new Array<number>(rows).fill(1);

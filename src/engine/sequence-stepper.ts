@@ -4,7 +4,7 @@
 import type { Automaton } from '../constraint/index.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Decoding, Rng } from './decoding.ts';
-import type { KvCache } from './kv-cache.ts';
+import type { KvStore } from './kv-cache.ts';
 import type { GenerateRequestState } from './requests.ts';
 import { Sequence } from './sequence.ts';
 import { finalText, TextOutput, type TextOptions } from './text-output.ts';
@@ -67,7 +67,7 @@ export class SequenceStepper {
     this.sampleRows(new Map(seqs.map((seq) => [seq, lastRow])));
   }
 
-  step(rowOf: Map<Sequence, number>, kv: KvCache): void {
+  step(rowOf: Map<Sequence, number>, kv: KvStore): void {
     if (this.state.kind === 'beam') this.beamStep(rowOf, kv);
     else this.sampleRows(rowOf);
   }
@@ -175,7 +175,7 @@ export class SequenceStepper {
     this.advanceBeams([root], new Map([[root, lastRow]]), null);
   }
 
-  private beamStep(rowOf: Map<Sequence, number>, kv: KvCache): void {
+  private beamStep(rowOf: Map<Sequence, number>, kv: KvStore): void {
     this.advanceBeams(this.state.sequences, rowOf, kv);
   }
 
@@ -184,7 +184,7 @@ export class SequenceStepper {
    * parent whose slot another survivor already took get a free slot of the request and a copy
    * of the parent's KV (when `kv` is given; in the seeding step every slot holds the prompt).
    */
-  private advanceBeams(beams: Sequence[], rowOf: Map<Sequence, number>, kv: KvCache | null): void {
+  private advanceBeams(beams: Sequence[], rowOf: Map<Sequence, number>, kv: KvStore | null): void {
     const { beam, logprobs } = this.state.request;
     const params = beam!;
     // Constrained: each live beam's row keeps only what that beam may write next.
