@@ -1,7 +1,10 @@
 // Picks ONNX Runtime's execution provider for `--device`. An explicit device is that provider
-// or a clear error; `auto` tries cuda (when its provider is installed), then webgpu (when an
-// adapter answers), then the cpu, and says why it passed over each one it did not take.
+// or a clear error; `auto` tries cuda (when its provider is installed), then webgpu (when a
+// Vulkan loader is there on Linux and an adapter answers), then the cpu, and says why it
+// passed over each one it did not take.
 import * as ort from 'onnxruntime-node';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Device } from './types.ts';
 
 export type Provider = 'cpu' | 'cuda' | 'webgpu';
@@ -22,6 +25,27 @@ const notInstalled: Record<Exclude<Provider, 'cpu'>, string> = {
     'on a machine with CUDA 12 and cuDNN 9 run `npm rebuild onnxruntime-node --onnxruntime-node-install` (needs network)',
   webgpu: 'the WebGPU execution provider is not available in this onnxruntime-node build',
 };
+
+const NO_VULKAN = 'no Vulkan loader (libvulkan.so.1) found: WebGPU runs on a GPU with a Vulkan driver (libvulkan.so.1 and the GPU vendor\'s ICD)';
+
+/**
+ * Whether the dynamic linker can find the Vulkan loader that Dawn (ONNX Runtime's WebGPU on
+ * Linux) opens: in LD_LIBRARY_PATH, a directory ld.so.conf names, or a usual library directory.
+ * Without one, probing webgpu only makes Dawn print a warning, so `auto` passes it over at once.
+ * Other systems' WebGPU needs no Vulkan: true there.
+ */
+export function vulkanLoaderFound(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  const confDir = '/etc/ld.so.conf.d';
+  const confs = existsSync(confDir) ? readdirSync(confDir).filter((f) => f.endsWith('.conf')).map((f) => join(confDir, f)) : [];
+  for (const conf of ['/etc/ld.so.conf', ...confs]) {
+    if (!existsSync(conf)) continue;
+    for (const line of readFileSync(conf, 'utf8').split('\n')) if (line.startsWith('/')) dirs.push(line.trim());
+  }
+  dirs.push('/lib64', '/usr/lib64', '/lib', '/usr/lib', `/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`);
+  return dirs.some((dir) => existsSync(join(dir, 'libvulkan.so.1')));
+}
 
 /** What ONNX Runtime's refusal to open a session on `provider` means for the user. */
 function unusable(provider: Exclude<Provider, 'cpu'>, error: unknown): string {
@@ -52,6 +76,10 @@ export async function openOnDevice<T>(device: Device, open: (providers: Provider
   for (const provider of ['cuda', 'webgpu'] as const) {
     if (!installed(provider)) {
       passedOver.push(`${provider}: ${notInstalled[provider]}`);
+      continue;
+    }
+    if (provider === 'webgpu' && !vulkanLoaderFound()) {
+      passedOver.push(`webgpu: ${NO_VULKAN}`);
       continue;
     }
     try {

@@ -3,10 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
-import { openOnDevice, type Provider } from '../../src/engine/device.ts';
+import { openOnDevice, vulkanLoaderFound, type Provider } from '../../src/engine/device.ts';
 import { loadTiny } from './helpers.ts';
 
 const bundled = (name: string) => ort.listSupportedBackends().some((b) => b.name === name && b.bundled);
+/** Whether `auto` tries the provider: installed, and for webgpu a Vulkan loader to open (on Linux). */
+const probed = (name: string) => bundled(name) && (name !== 'webgpu' || vulkanLoaderFound());
 
 test('auto tries each GPU provider in order and falls back to the cpu, naming why it passed each over', async () => {
   const tried: Provider[][] = [];
@@ -18,14 +20,15 @@ test('auto tries each GPU provider in order and falls back to the cpu, naming wh
   assert.is(value, 'opened');
   assert.is(choice.provider, 'cpu');
   // Only installed providers are tried; every GPU provider is named in the reason either way.
-  const expectTried = [...(['cuda', 'webgpu'] as const).filter(bundled).map((p) => [p]), ['cpu']];
+  const expectTried = [...(['cuda', 'webgpu'] as const).filter(probed).map((p) => [p]), ['cpu']];
   assert.equal(tried, expectTried);
   assert.match(choice.reason, /^auto: no GPU provider could run the model \(cuda: .*; webgpu: .*\)$/);
-  for (const provider of ['cuda', 'webgpu'].filter(bundled)) assert.match(choice.reason, new RegExp(`${provider}: ${provider} refused`));
+  for (const provider of ['cuda', 'webgpu'].filter(probed)) assert.match(choice.reason, new RegExp(`${provider}: ${provider} refused`));
+  if (bundled('webgpu') && !vulkanLoaderFound()) assert.match(choice.reason, /webgpu: no Vulkan loader \(libvulkan\.so\.1\) found/);
 });
 
 test('auto takes the first GPU provider that opens the model', async () => {
-  const gpu = (['cuda', 'webgpu'] as const).find(bundled);
+  const gpu = (['cuda', 'webgpu'] as const).find(probed);
   if (!gpu) return; // this onnxruntime-node build bundles no GPU provider to take
   const { choice } = await openOnDevice('auto', async (providers) => providers[0]);
   assert.is(choice.provider, gpu);
