@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { onnxRuntimeFolder } from './graph-session.ts';
 import type { Device } from './types.ts';
 
 export type Provider = 'cpu' | 'cuda' | 'webgpu';
@@ -15,14 +16,21 @@ export interface DeviceChoice {
   reason: string;
 }
 
-function installed(name: Provider): boolean {
-  return ort.listSupportedBackends().some((b) => b.name === name && (b.bundled || name === 'cpu'));
+/**
+ * Whether this onnxruntime-node has the provider: built in (cpu, webgpu), or, for cuda, built
+ * for and its library downloaded by the package's install script next to ONNX Runtime's own.
+ */
+export function installed(name: Provider, folder: () => string = () => onnxRuntimeFolder().dir): boolean {
+  const backend = ort.listSupportedBackends().find((b) => b.name === name);
+  if (!backend) return false;
+  if (backend.bundled || name === 'cpu') return true;
+  return name === 'cuda' && existsSync(join(folder(), process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
 }
 
 const notInstalled: Record<Exclude<Provider, 'cpu'>, string> = {
   cuda:
     'the CUDA execution provider is not installed: onnxruntime-node ships it as a separate download; ' +
-    'on a machine with CUDA 12 and cuDNN 9 run `npm rebuild onnxruntime-node --onnxruntime-node-install` (needs network)',
+    'on a machine with CUDA 12 and cuDNN 9 run `npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12` (needs network)',
   webgpu: 'the WebGPU execution provider is not available in this onnxruntime-node build',
 };
 

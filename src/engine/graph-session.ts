@@ -182,7 +182,7 @@ function nativeAddon(): AddonState {
   const addonPath = join(PACKAGE_ROOT, 'native', 'build', 'ort_session.node');
   try {
     const binding = require(addonPath) as NativeBinding;
-    binding.load(onnxRuntimeLibrary(require));
+    binding.load(onnxRuntimeLibrary());
     addonState = { ok: true, binding };
   } catch (error) {
     addonState = { ok: false, reason: `${(error as Error).message} (the addon is built by \`npm install\`: native/build.mjs)` };
@@ -198,8 +198,17 @@ function nativeBinding(): NativeBinding {
 }
 
 /** The ONNX Runtime shared library inside onnxruntime-node's package, for this platform. */
-function onnxRuntimeLibrary(require: NodeJS.Require): string {
-  const packageDir = dirname(require.resolve('onnxruntime-node/package.json'));
+function onnxRuntimeLibrary(): string {
+  const { dir, library } = onnxRuntimeFolder();
+  return join(dir, library);
+}
+
+/**
+ * The folder of onnxruntime-node's package that holds ONNX Runtime's libraries for this
+ * platform; its install script downloads the CUDA provider's library into the same folder.
+ */
+export function onnxRuntimeFolder(): { dir: string; library: string } {
+  const packageDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
   const binDir = join(packageDir, 'bin');
   for (const napi of readdirSync(binDir)) {
     const dir = join(binDir, napi, process.platform, process.arch);
@@ -209,8 +218,8 @@ function onnxRuntimeLibrary(require: NodeJS.Require): string {
     } catch {
       continue;
     }
-    const library = files.find((f) => f === 'libonnxruntime.so.1' || /^libonnxruntime\.\d+\.dylib$/.test(f));
-    if (library) return join(dir, library);
+    const library = files.find((f) => f === 'libonnxruntime.so.1' || /^libonnxruntime\.\d+\.dylib$/.test(f) || f === 'onnxruntime.dll');
+    if (library) return { dir, library };
   }
   throw new Error(`no ONNX Runtime library for ${process.platform}-${process.arch} in ${binDir}`);
 }

@@ -3,12 +3,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
-import { openOnDevice, vulkanLoaderFound, type Provider } from '../../src/engine/device.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { installed, openOnDevice, vulkanLoaderFound, type Provider } from '../../src/engine/device.ts';
 import { loadTiny } from './helpers.ts';
 
-const bundled = (name: string) => ort.listSupportedBackends().some((b) => b.name === name && b.bundled);
 /** Whether `auto` tries the provider: installed, and for webgpu a Vulkan loader to open (on Linux). */
-const probed = (name: string) => bundled(name) && (name !== 'webgpu' || vulkanLoaderFound());
+const probed = (name: Provider) => installed(name) && (name !== 'webgpu' || vulkanLoaderFound());
 
 test('auto tries each GPU provider in order and falls back to the cpu, naming why it passed each over', async () => {
   const tried: Provider[][] = [];
@@ -23,8 +25,8 @@ test('auto tries each GPU provider in order and falls back to the cpu, naming wh
   const expectTried = [...(['cuda', 'webgpu'] as const).filter(probed).map((p) => [p]), ['cpu']];
   assert.equal(tried, expectTried);
   assert.match(choice.reason, /^auto: no GPU provider could run the model \(cuda: .*; webgpu: .*\)$/);
-  for (const provider of ['cuda', 'webgpu'].filter(probed)) assert.match(choice.reason, new RegExp(`${provider}: ${provider} refused`));
-  if (bundled('webgpu') && !vulkanLoaderFound()) assert.match(choice.reason, /webgpu: no Vulkan loader \(libvulkan\.so\.1\) found/);
+  for (const provider of (['cuda', 'webgpu'] as const).filter(probed)) assert.match(choice.reason, new RegExp(`${provider}: ${provider} refused`));
+  if (installed('webgpu') && !vulkanLoaderFound()) assert.match(choice.reason, /webgpu: no Vulkan loader \(libvulkan\.so\.1\) found/);
 });
 
 test('auto takes the first GPU provider that opens the model', async () => {
@@ -37,18 +39,31 @@ test('auto takes the first GPU provider that opens the model', async () => {
 
 test('an explicit device runs there or fails naming what is missing; cpu is taken as asked', async () => {
   assert.equal((await openOnDevice('cpu', async (providers) => providers)).choice, { provider: 'cpu', reason: 'asked for (device cpu)' });
-  if (!bundled('cuda')) {
+  if (!installed('cuda')) {
     await openOnDevice('cuda', async () => 'never').then(
       () => assert.unreachable('cuda is not installed here'),
       (error: Error) => assert.match(error.message, /device 'cuda' unavailable: the CUDA execution provider is not installed/),
     );
   }
-  if (bundled('webgpu')) {
+  if (installed('webgpu')) {
     const failure = new Error('Failed to get a WebGPU adapter.');
     await openOnDevice('webgpu', async () => Promise.reject(failure)).then(
       () => assert.unreachable('the session failed'),
       (error: Error) => assert.match(error.message, /device 'webgpu' unavailable: no WebGPU adapter \(Failed to get a WebGPU adapter\.\): WebGPU runs on a GPU with a Vulkan driver/),
     );
+  }
+});
+
+test('cuda counts as installed once its provider library sits beside ONNX Runtime\'s (where the install script puts it)', () => {
+  if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) return; // this build has no CUDA provider to install
+  const folder = mkdtempSync(join(tmpdir(), 'xllm-ort-'));
+  try {
+    assert.not.ok(installed('cuda', () => folder));
+    writeFileSync(join(folder, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'), '');
+    assert.ok(installed('cuda', () => folder));
+    assert.ok(installed('cpu', () => folder));
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
 });
 
