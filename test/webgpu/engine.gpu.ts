@@ -55,12 +55,27 @@ test('the prefix cache: a repeat reuses its slot, a shared start is copied into 
   }
 });
 
-test('after sleep the cache is made again on the device', async () => {
+test('the selector endpoint: the same matches and top logprobs as on the cpu', async () => {
+  const request = { requestId: 's', prompt: 'The capital of France is Paris. Spain is not Paris!', selector: ' Paris', logprobs: 5 };
+  const [got, want] = await Promise.all([gpu.sample(request), cpu.sample(request)]);
+  assert.is(got.promptTokens, want.promptTokens);
+  assert.equal(got.matches.map((m) => m.position), want.matches.map((m) => m.position));
+  assert.ok(got.matches.length >= 2, 'the selector matched');
+  got.matches.forEach((match, i) => {
+    assert.equal(match.top.map((t) => t.tokenId), want.matches[i].top.map((t) => t.tokenId));
+    match.top.forEach((t, k) => assert.ok(Math.abs(t.logprob - want.matches[i].top[k].logprob) < 1e-4, `match ${i} top ${k}`));
+  });
+});
+
+test('after sleep (level 1: the cache; level 2: the sessions too) the device serves the same again', async () => {
   const request = greedyRequest('slept', randomTokens(8, 9), 3, { logprobs: 0 });
   const before = await run(gpu, request);
-  await gpu.sleep(1);
-  await gpu.wakeUp();
-  assertSameRun(await run(gpu, request), before, 'after sleep', 9);
+  for (const level of [1, 2] as const) {
+    await gpu.sleep(level);
+    assert.is(gpu.stats().kvCacheBytes, 0, `level ${level} freed the cache`);
+    await gpu.wakeUp();
+    assertSameRun(await run(gpu, request), before, `after sleep level ${level}`, 9);
+  }
 });
 
 test.run();
