@@ -71,7 +71,7 @@ export class DeviceKvCache implements KvStore {
 
   copySlot(from: number, to: number, length: number): void {
     if (from === to || length === 0) return;
-    this.enqueue(() => this.graphs.copy.run(this.feeds({ from: int64([from], [1]), to: int64([to], [1, 1]) })).then(outputsOf));
+    this.enqueue(() => runHelper(this.graphs.copy, this.buffers, { from: int64([from], [1]), to: int64([to], [1, 1]) }));
   }
 
   /**
@@ -84,7 +84,7 @@ export class DeviceKvCache implements KvStore {
       this.replace(await pass(this.buffers));
       return;
     }
-    const window = outputsOf(await this.graphs.window.run(this.feeds({ start: int64([first], [1]), end: int64([first + count], [1]) })));
+    const window = await runHelper(this.graphs.window, this.buffers, { start: int64([first], [1]), end: int64([first + count], [1]) });
     let presents: ort.Tensor[];
     try {
       presents = await pass(window);
@@ -93,7 +93,7 @@ export class DeviceKvCache implements KvStore {
     }
     try {
       const at = int64(Array.from({ length: count }, (_, i) => first + i), [count, 1]);
-      this.replace(outputsOf(await this.graphs.place.run(this.feeds({ at }, presents))));
+      this.replace(await runHelper(this.graphs.place, this.buffers, { at }, presents));
     } finally {
       disposeAll(presents);
     }
@@ -128,28 +128,19 @@ export class DeviceKvCache implements KvStore {
     disposeAll(this.buffers.filter((buffer) => !next.includes(buffer)));
     this.buffers = next;
   }
+}
 
-  /** The helper graphs' feeds: the buffers as kv_i, `parts` as part_i, and `extra`. */
-  private feeds(extra: Record<string, ort.Tensor>, parts: ort.Tensor[] = []): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = { ...extra };
-    this.buffers.forEach((buffer, i) => (feeds[`kv_${i}`] = buffer));
-    parts.forEach((part, i) => (feeds[`part_${i}`] = part));
-    return feeds;
-  }
+/** Runs a helper graph on `buffers` (as kv_i), `parts` (as part_i) and `extra`: its outputs in order. */
+async function runHelper(graph: ort.InferenceSession, buffers: ort.Tensor[], extra: Record<string, ort.Tensor>, parts: ort.Tensor[] = []): Promise<ort.Tensor[]> {
+  const feeds: Record<string, ort.Tensor> = { ...extra };
+  buffers.forEach((buffer, i) => (feeds[`kv_${i}`] = buffer));
+  parts.forEach((part, i) => (feeds[`part_${i}`] = part));
+  const outputs = await graph.run(feeds);
+  return Array.from({ length: buffers.length }, (_, i) => outputs[`out_${i}`] as ort.Tensor);
 }
 
 function runResize(resize: ort.InferenceSession, buffers: ort.Tensor[], from: number, to: number): Promise<ort.Tensor[]> {
-  const feeds: Record<string, ort.Tensor> = {
-    pads: int64([0, 0, 0, 0, 0, 0, Math.max(0, to - from), 0], [8]),
-    capacity: int64([to], [1]),
-  };
-  buffers.forEach((buffer, i) => (feeds[`kv_${i}`] = buffer));
-  return resize.run(feeds).then(outputsOf);
-}
-
-/** The outputs out_0, out_1, … in order. */
-function outputsOf(outputs: ort.InferenceSession.ReturnType): ort.Tensor[] {
-  return Array.from({ length: Object.keys(outputs).length }, (_, i) => outputs[`out_${i}`] as ort.Tensor);
+  return runHelper(resize, buffers, { pads: int64([0, 0, 0, 0, 0, 0, Math.max(0, to - from), 0], [8]), capacity: int64([to], [1]) });
 }
 
 function disposeAll(tensors: ort.Tensor[]): void {
